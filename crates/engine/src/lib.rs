@@ -1,0 +1,1 @@
+//! Engine: containers, networks, volumes, logs, state DB, monitor.

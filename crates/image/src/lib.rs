@@ -1,0 +1,1 @@
+//! Images: content store, registry client, unpack, snapshots.

@@ -1,0 +1,1 @@
+//! OCI runtime: turns a bundle (config.json + rootfs) into an isolated process.

@@ -1,0 +1,1 @@
+//! Go-template `--format` strings as Docker users write them, evaluated over JSON.
