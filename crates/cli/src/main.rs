@@ -6,6 +6,7 @@
 mod container_cmd;
 mod image_cmd;
 mod network_cmd;
+mod registry_cmd;
 mod system_cmd;
 mod volume_cmd;
 
@@ -16,7 +17,12 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Globals {
     /// Data root: image store, state database, container files.
-    #[arg(long, global = true, env = "BERTH_ROOT", default_value = "/var/lib/berth")]
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_ROOT",
+        default_value = "/var/lib/berth"
+    )]
     pub root: PathBuf,
     /// Verbose logging (same as --log-level debug).
     #[arg(short = 'D', long, global = true)]
@@ -27,7 +33,11 @@ pub struct Globals {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about = "Berth: Linux containers, daemonless, on open standards")]
+#[command(
+    name = "berth",
+    version,
+    about = "Berth: Linux containers, daemonless, on open standards"
+)]
 struct Cli {
     #[command(flatten)]
     globals: Globals,
@@ -40,6 +50,8 @@ enum Command {
     #[command(flatten)]
     Image(image_cmd::ImageCommand),
     #[command(flatten)]
+    Registry(registry_cmd::RegistryCommand),
+    #[command(flatten)]
     Container(container_cmd::ContainerCommand),
     #[command(flatten)]
     Network(network_cmd::NetworkCommand),
@@ -51,13 +63,20 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    let level = if cli.globals.debug { "debug" } else { cli.globals.log_level.as_str() };
+    let level = if cli.globals.debug {
+        "debug"
+    } else {
+        cli.globals.log_level.as_str()
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(format!("berth={level},berth_image={level},berth_engine={level}")))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+            "berth={level},berth_image={level},berth_engine={level}"
+        )))
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
         Command::Image(c) => image_cmd::run(c, &cli.globals),
+        Command::Registry(c) => registry_cmd::run(c, &cli.globals),
         Command::Container(c) => container_cmd::run(c, &cli.globals),
         Command::Network(c) => network_cmd::run(c, &cli.globals),
         Command::Volume(c) => volume_cmd::run(c, &cli.globals),

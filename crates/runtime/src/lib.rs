@@ -1,1 +1,5 @@
 //! OCI runtime: turns a bundle (config.json + rootfs) into an isolated process.
+
+pub mod cgroups;
+pub mod rootfs;
+pub mod seccomp;

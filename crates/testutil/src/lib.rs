@@ -26,7 +26,9 @@ fn applets() -> Vec<String> {
 /// Fills `root` with a minimal busybox root filesystem: /bin/busybox, one symlink per
 /// applet, /etc/passwd and /etc/group with root and nobody, and the usual empty dirs.
 pub fn busybox_rootfs(root: &Path) -> io::Result<()> {
-    for d in ["bin", "dev", "etc", "proc", "sys", "tmp", "root", "home", "usr/bin", "var"] {
+    for d in [
+        "bin", "dev", "etc", "proc", "sys", "tmp", "root", "home", "usr/bin", "var",
+    ] {
         fs::create_dir_all(root.join(d))?;
     }
     fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777))?;
@@ -49,7 +51,11 @@ pub fn busybox_rootfs(root: &Path) -> io::Result<()> {
 /// A name unique within this machine for this test run: `<prefix>-<pid>-<n>`.
 pub fn unique_name(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A fresh directory under the system temp dir, removed when dropped.
@@ -100,6 +106,10 @@ pub fn target_bin_dir() -> PathBuf {
 /// was not built (`cargo test --workspace` builds every binary first).
 pub fn workspace_bin(name: &str) -> PathBuf {
     let p = target_bin_dir().join(name);
-    assert!(p.exists(), "{} not built: run `cargo build --workspace` first", p.display());
+    assert!(
+        p.exists(),
+        "{} not built: run `cargo build --workspace` first",
+        p.display()
+    );
     p
 }

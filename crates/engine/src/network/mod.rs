@@ -1,0 +1,1 @@
+//! Networks: CNI configuration lists, network namespaces, port publishing, DNS.

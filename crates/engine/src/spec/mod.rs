@@ -1,0 +1,1 @@
+//! Image config + run options → OCI runtime spec, with Docker's defaults.

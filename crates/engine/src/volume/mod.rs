@@ -1,0 +1,1 @@
+//! Volumes: named volumes under the data root, bind mounts, tmpfs.

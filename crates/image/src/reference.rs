@@ -1,0 +1,1 @@
+//! Image references parsed as Docker parses them.
