@@ -15,13 +15,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Root here lacks CAP_SYS_RESOURCE: podman must not ask for rlimits above the hard ones,
 # and there is no systemd to manage cgroups or journald to log to.
-if [ ! -f /etc/containers/containers.conf ] || ! grep -q berth-managed /etc/containers/containers.conf; then
+if [ ! -f /etc/containers/containers.conf ] || ! grep -q berth-managed-v3 /etc/containers/containers.conf; then
   mkdir -p /etc/containers
-  hard=$(ulimit -Hn)
+  hard_nofile=$(ulimit -Hn)
+  # conmon runs with at most 32768 processes, so the container cannot ask for more.
+  hard_nproc=$(ulimit -Hu); [ "$hard_nproc" = unlimited ] || [ "$hard_nproc" -gt 32768 ] && hard_nproc=32768
   cat > /etc/containers/containers.conf <<CONF
-# berth-managed: written by scripts/install-deps.sh
+# berth-managed-v3: written by scripts/install-deps.sh
 [containers]
-default_ulimits = ["nofile=${hard}:${hard}"]
+default_ulimits = ["nofile=${hard_nofile}:${hard_nofile}", "nproc=${hard_nproc}:${hard_nproc}"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
