@@ -1,1 +1,178 @@
 //! The container root filesystem: mounts, devices, pivot_root, masked and read-only paths.
+//!
+//! Order of calls, all in the container's init process:
+//! 1. [`prepare`] once inside the new mount namespace (and user/cgroup namespaces, if any),
+//!    before anything else touches mounts;
+//! 2. [`pivot`] right after (or after hooks that must see the host, e.g. createContainer);
+//! 3. [`finalize`] after `pivot`, before dropping capabilities.
+
+mod devices;
+mod finalize;
+mod in_root;
+mod mounts;
+mod options;
+mod sys;
+
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{umask, Mode};
+
+pub use finalize::finalize;
+
+/// What [`prepare`] needs besides the spec.
+pub struct RootfsParams<'a> {
+    pub spec: &'a oci_spec::runtime::Spec,
+    /// Absolute host path of the root filesystem.
+    pub rootfs: &'a Path,
+    /// Relative bind sources resolve against it.
+    pub bundle: &'a Path,
+    /// Devices become bind mounts of the host's nodes; sysfs/mqueue may fall back to binds.
+    pub in_user_ns: bool,
+    /// A new cgroup namespace: cgroup filesystems are mounted rather than bound.
+    pub new_cgroup_ns: bool,
+    /// (v1 hierarchy name like "memory", "cpu,cpuacct" or "name=systemd", or "" for the
+    /// cgroup2 unified tree; host directory of this container's cgroup there).
+    pub cgroup_dirs: Vec<(String, std::path::PathBuf)>,
+}
+
+#[derive(thiserror::Error, Debug)]
+pub enum RootfsError {
+    /// A `mounts[index]` entry could not be set up.
+    #[error("mounts[{index}] (destination {destination}): {reason}")]
+    Mount {
+        index: usize,
+        destination: String,
+        reason: String,
+    },
+    /// A device node (`linux.devices[i]` or a default one) could not be created.
+    #[error("{field} ({path}): {reason}")]
+    Device {
+        field: String,
+        path: String,
+        reason: String,
+    },
+    /// A config value is invalid.
+    #[error("{field}: {reason}")]
+    Config { field: &'static str, reason: String },
+    /// A syscall on a path failed (maskedPaths, readonlyPaths, pivot, ...).
+    #[error("{what} {path}: {source}")]
+    Sys {
+        what: &'static str,
+        path: String,
+        #[source]
+        source: Errno,
+    },
+}
+
+fn sys_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> RootfsError + 'a {
+    move |source| RootfsError::Sys {
+        what,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// linux.rootfsPropagation as (flag, recursive), or None when unset.
+fn requested_propagation(
+    spec: &oci_spec::runtime::Spec,
+) -> Result<Option<(MsFlags, bool)>, RootfsError> {
+    let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+    else {
+        return Ok(None);
+    };
+    options::propagation_option(p)
+        .map(Some)
+        .ok_or_else(|| RootfsError::Config {
+            field: "linux.rootfsPropagation",
+            reason: format!(
+                "unknown propagation {p:?} (want [r]private, [r]shared, [r]slave or [r]unbindable)"
+            ),
+        })
+}
+
+/// Propagation of "/" while the rootfs is built: never shared, so nothing leaks to the
+/// host and pivot_root accepts the tree. rprivate if asked for, else rslave (runc's
+/// default); any other request is applied by [`finalize`] after the pivot.
+fn initial_propagation(req: Option<(MsFlags, bool)>) -> MsFlags {
+    match req {
+        Some((MsFlags::MS_PRIVATE, true)) => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+    }
+}
+
+/// Restores the umask when the rootfs setup ends, however it ends.
+struct UmaskGuard(Mode);
+impl Drop for UmaskGuard {
+    fn drop(&mut self) {
+        umask(self.0);
+    }
+}
+
+/// Builds the container's mount tree under `p.rootfs`: root propagation, the rootfs bind
+/// onto itself, every `mounts[]` entry in order, then devices and /dev symlinks.
+/// Runs in the child, already inside its new mount namespace.
+pub fn prepare(p: &RootfsParams) -> Result<(), RootfsError> {
+    let req = requested_propagation(p.spec)?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        initial_propagation(req),
+        None::<&str>,
+    )
+    .map_err(sys_err("set propagation of", Path::new("/")))?;
+    // Exact modes for created dirs and device nodes.
+    let _umask = UmaskGuard(umask(Mode::empty()));
+    mount(
+        Some(p.rootfs),
+        p.rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(sys_err("bind rootfs onto itself", p.rootfs))?;
+    // Opened after the self-bind so that every mount lands in the tree that gets pivoted.
+    let root = in_root::InRoot::open(p.rootfs).map_err(sys_err("open rootfs", p.rootfs))?;
+    mounts::mount_all(&root, p)?;
+    if needs_dev_setup(p.spec) {
+        devices::create_all(&root, p)?;
+    }
+    Ok(())
+}
+
+/// runc leaves /dev alone when the config binds something over it.
+fn needs_dev_setup(spec: &oci_spec::runtime::Spec) -> bool {
+    !spec.mounts().as_ref().is_some_and(|ms| {
+        ms.iter().any(|m| {
+            in_root::clean(m.destination()) == Path::new("dev")
+                && (m.typ().as_deref() == Some("bind")
+                    || m.options()
+                        .as_ref()
+                        .is_some_and(|o| o.iter().any(|o| o == "bind" || o == "rbind")))
+        })
+    })
+}
+
+/// Makes `rootfs` the process's root: pivot_root(".", ".") and a lazy unmount of the old
+/// root stacked on it, or with `no_pivot` a move of the rootfs mount onto "/" and chroot
+/// (runc --no-pivot; for ramfs roots where pivot_root is impossible). Ends in "/".
+pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
+    nix::unistd::chdir(rootfs).map_err(sys_err("chdir to", rootfs))?;
+    if no_pivot {
+        mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+            .map_err(sys_err("move rootfs onto /:", rootfs))?;
+        nix::unistd::chroot(".").map_err(sys_err("chroot to", rootfs))?;
+    } else {
+        nix::unistd::pivot_root(".", ".").map_err(sys_err("pivot_root to", rootfs))?;
+        // The old root now sits on top of "."; it is rslave/rprivate (see `prepare`), so
+        // detaching it cannot propagate to the host.
+        nix::mount::umount2(".", nix::mount::MntFlags::MNT_DETACH)
+            .map_err(sys_err("detach old root above", rootfs))?;
+    }
+    nix::unistd::chdir("/").map_err(sys_err("chdir to", Path::new("/")))
+}

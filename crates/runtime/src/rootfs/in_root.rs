@@ -1,0 +1,156 @@
+//! Resolving and creating paths inside the container root so that nothing planted in
+//! the rootfs (symlinks, "..") can lead outside it: every lookup is openat2 with
+//! RESOLVE_IN_ROOT from an fd of the root, and every creation is relative to an fd
+//! obtained that way.
+
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::{mkdirat, Mode};
+
+use super::sys::{openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+
+/// An O_PATH handle on a directory that acts as "/" for every lookup made through it.
+pub(crate) struct InRoot {
+    fd: OwnedFd,
+}
+
+/// `path` made relative with "." and ".." removed lexically (".." stops at the root),
+/// as the runtime-spec resolves mount destinations.
+pub(crate) fn clean(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+fn cstr(p: &Path) -> Result<CString, Errno> {
+    let b = p.as_os_str().as_bytes();
+    if b.is_empty() {
+        return Ok(c".".to_owned());
+    }
+    CString::new(b).map_err(|_| Errno::EINVAL)
+}
+
+impl InRoot {
+    /// Opens `root` (a host path) as the lookup root.
+    pub(crate) fn open(root: &Path) -> Result<Self, Errno> {
+        let fd = nix::fcntl::open(
+            root,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Self { fd })
+    }
+
+    /// O_PATH fd of the existing `rel` (a cleaned relative path), symlinks resolved
+    /// inside the root.
+    pub(crate) fn resolve(&self, rel: &Path) -> Result<OwnedFd, Errno> {
+        openat2(
+            self.fd.as_fd(),
+            &cstr(rel)?,
+            libc::O_PATH,
+            0,
+            RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        )
+    }
+
+    /// Like `resolve`, creating missing directories (mode 0755 before umask) on the way.
+    pub(crate) fn mkdir_all(&self, rel: &Path) -> Result<OwnedFd, Errno> {
+        match self.resolve(rel) {
+            Err(Errno::ENOENT) => {}
+            r => return r,
+        }
+        let mut cur: Option<OwnedFd> = None;
+        let mut prefix = PathBuf::new();
+        let mut creating = false;
+        for c in rel.iter() {
+            prefix.push(c);
+            if !creating {
+                match self.resolve(&prefix) {
+                    Ok(fd) => {
+                        cur = Some(fd);
+                        continue;
+                    }
+                    Err(Errno::ENOENT) => creating = true,
+                    Err(e) => return Err(e),
+                }
+            }
+            let parent = cur.as_ref().map_or(self.fd.as_fd(), |f| f.as_fd());
+            cur = Some(mkdir_in(parent, c)?);
+        }
+        match cur {
+            Some(fd) => Ok(fd),
+            None => self.resolve(rel),
+        }
+    }
+
+    /// Resolves `rel`, creating it as an empty regular file (and its parents as
+    /// directories) when missing. A dangling symlink at the last component is refused.
+    pub(crate) fn create_file(&self, rel: &Path) -> Result<OwnedFd, Errno> {
+        match self.resolve(rel) {
+            Err(Errno::ENOENT) => {}
+            r => return r,
+        }
+        let (parent, name) = split(rel)?;
+        let dir = self.mkdir_all(parent)?;
+        create_file_in(dir.as_fd(), name)
+    }
+}
+
+/// (parent, last component) of a cleaned relative path.
+pub(crate) fn split(rel: &Path) -> Result<(&Path, &OsStr), Errno> {
+    match (rel.parent(), rel.file_name()) {
+        (Some(p), Some(n)) => Ok((p, n)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// mkdir `name` in `dir` (an existing one is fine) and open it without following a
+/// symlink someone may have put there.
+pub(crate) fn mkdir_in(dir: BorrowedFd, name: &OsStr) -> Result<OwnedFd, Errno> {
+    match mkdirat(dir, name, Mode::from_bits_truncate(0o755)) {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(e) => return Err(e),
+    }
+    openat(
+        dir,
+        name,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Creates (or opens) the regular file `name` in `dir`, never through a symlink.
+pub(crate) fn create_file_in(dir: BorrowedFd, name: &OsStr) -> Result<OwnedFd, Errno> {
+    openat(
+        dir,
+        name,
+        OFlag::O_CREAT | OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+        Mode::from_bits_truncate(0o644),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_stays_below_root() {
+        assert_eq!(clean(Path::new("/a/../../b/./c")), PathBuf::from("b/c"));
+        assert_eq!(clean(Path::new("../../etc")), PathBuf::from("etc"));
+        assert_eq!(clean(Path::new("/")), PathBuf::new());
+        assert_eq!(clean(Path::new("dev/shm/")), PathBuf::from("dev/shm"));
+    }
+}

@@ -1,0 +1,331 @@
+//! The `mounts[]` entries, one at a time, in config order.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::mount::{mount, MsFlags};
+use oci_spec::runtime::Mount;
+
+use super::in_root::{clean, mkdir_in, InRoot};
+use super::options::{self, MountOptions};
+use super::sys::{
+    mount_setattr_fd, move_mount, open_tree, proc_fd_path, MountAttr, MOUNT_ATTR_RDONLY,
+    OPEN_TREE_CLONE,
+};
+use super::{RootfsError, RootfsParams};
+
+/// Why one mount failed; turned into `RootfsError::Mount` with the entry's index.
+pub(crate) struct Fail(pub String);
+
+impl From<(&'static str, Errno)> for Fail {
+    fn from((what, e): (&'static str, Errno)) -> Self {
+        Fail(format!("{what}: {e}"))
+    }
+}
+
+trait Ctx<T> {
+    fn ctx(self, what: &'static str) -> Result<T, Fail>;
+}
+impl<T> Ctx<T> for Result<T, Errno> {
+    fn ctx(self, what: &'static str) -> Result<T, Fail> {
+        self.map_err(|e| Fail::from((what, e)))
+    }
+}
+
+/// Files under /proc a bind mount may cover (lxcfs-style overrides); anything else
+/// under /proc that is not procfs could hide or redirect kernel interfaces.
+const PROC_BIND_ALLOWED: &[&str] = &[
+    "proc/cpuinfo",
+    "proc/diskstats",
+    "proc/meminfo",
+    "proc/stat",
+    "proc/swaps",
+    "proc/uptime",
+    "proc/loadavg",
+    "proc/slabinfo",
+    "proc/net/dev",
+    "proc/sys/kernel/ns_last_pid",
+];
+
+pub(crate) fn mount_all(root: &InRoot, p: &RootfsParams) -> Result<(), RootfsError> {
+    let Some(mounts) = p.spec.mounts() else {
+        return Ok(());
+    };
+    for (index, m) in mounts.iter().enumerate() {
+        mount_one(root, p, m).map_err(|Fail(reason)| RootfsError::Mount {
+            index,
+            destination: m.destination().display().to_string(),
+            reason,
+        })?;
+    }
+    Ok(())
+}
+
+fn mount_one(root: &InRoot, p: &RootfsParams, m: &Mount) -> Result<(), Fail> {
+    let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    if opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+        return Err(Fail("idmapped mounts are not supported yet".into()));
+    }
+    let dest = clean(m.destination());
+    let typ = m.typ().as_deref().unwrap_or("");
+    check_proc_dest(&dest, typ, &opts)?;
+    if opts.is_bind() || typ == "bind" {
+        let source = m
+            .source()
+            .as_deref()
+            .ok_or_else(|| Fail("bind mount without a source".into()))?;
+        let source = if source.is_absolute() {
+            source.to_path_buf()
+        } else {
+            p.bundle.join(source)
+        };
+        return bind(root, &dest, &source, &opts);
+    }
+    match typ {
+        "cgroup" | "cgroup2" => return cgroup(root, p, &dest, typ, &opts),
+        "sysfs" if p.in_user_ns && !has_netns(p) => {
+            return host_rbind(root, &dest, Path::new("/sys"), &opts)
+        }
+        "" => return Err(Fail("no type given and not a bind mount".into())),
+        _ => {}
+    }
+    let target = root.mkdir_all(&dest).ctx("create mount point")?;
+    let source = m.source().as_deref().unwrap_or(Path::new(typ));
+    let flags = opts.flags & !MsFlags::MS_REMOUNT;
+    let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
+    match mount(
+        Some(source),
+        proc_fd_path(target.as_fd()).as_str(),
+        Some(typ),
+        flags,
+        data,
+    ) {
+        Ok(()) => {}
+        // Without their own network / IPC namespace, user-namespaced containers cannot
+        // mount sysfs / mqueue; runc then binds the host's, and so do we.
+        Err(Errno::EPERM) if p.in_user_ns && typ == "sysfs" => {
+            return host_rbind(root, &dest, Path::new("/sys"), &opts)
+        }
+        Err(Errno::EPERM) if p.in_user_ns && typ == "mqueue" => {
+            return host_rbind(root, &dest, Path::new("/dev/mqueue"), &opts)
+        }
+        Err(e) => return Err(Fail::from(("mount", e))),
+    }
+    if !opts.propagation.is_empty() || !opts.recursive.is_empty() {
+        // The fd we mounted on is the covered directory; reopen to reach the new mount.
+        let mnt = root.resolve(&dest).ctx("reopen mount")?;
+        after_attach(mnt.as_fd(), &opts)?;
+    }
+    Ok(())
+}
+
+fn has_netns(p: &RootfsParams) -> bool {
+    p.spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
+        })
+}
+
+fn check_proc_dest(dest: &Path, typ: &str, opts: &MountOptions) -> Result<(), Fail> {
+    if !dest.starts_with("proc") {
+        return Ok(());
+    }
+    if dest == Path::new("proc") {
+        if typ == "proc" && !opts.is_bind() {
+            return Ok(());
+        }
+        return Err(Fail("/proc may only be a proc mount".into()));
+    }
+    if PROC_BIND_ALLOWED.iter().any(|a| dest == Path::new(a)) {
+        return Ok(());
+    }
+    Err(Fail(
+        "mounting over /proc is only allowed for lxcfs-style files (e.g. /proc/cpuinfo)".into(),
+    ))
+}
+
+/// Propagation and recursive attributes of a mount already in place.
+fn after_attach(mnt: BorrowedFd, opts: &MountOptions) -> Result<(), Fail> {
+    if !opts.recursive.is_empty() {
+        mount_setattr_fd(mnt, true, &opts.recursive).ctx("set recursive attributes")?;
+    }
+    for &(flag, rec) in &opts.propagation {
+        let attr = MountAttr {
+            propagation: flag.bits(),
+            ..Default::default()
+        };
+        mount_setattr_fd(mnt, rec, &attr).ctx("set propagation")?;
+    }
+    Ok(())
+}
+
+/// Bind mount of a host path: target created as a directory or file like the source.
+fn bind(root: &InRoot, dest: &Path, source: &Path, opts: &MountOptions) -> Result<(), Fail> {
+    let target = match root.resolve(dest) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => {
+            let meta = std::fs::metadata(source)
+                .map_err(|e| Fail(format!("source {}: {e}", source.display())))?;
+            if meta.is_dir() {
+                root.mkdir_all(dest).ctx("create mount point")?
+            } else {
+                root.create_file(dest).ctx("create mount point file")?
+            }
+        }
+        Err(e) => return Err(Fail::from(("resolve destination", e))),
+    };
+    bind_onto(source, target.as_fd(), opts)
+}
+
+/// Clones `source` (recursively for rbind), applies the options' attributes to the clone
+/// before it becomes visible, then attaches it on `target`.
+fn bind_onto(source: &Path, target: BorrowedFd, opts: &MountOptions) -> Result<(), Fail> {
+    let attr = opts.bind_attr();
+    let rec = opts.is_recursive_bind();
+    if attr.is_empty() && opts.propagation.is_empty() && opts.recursive.is_empty() {
+        // Nothing to adjust afterwards: one mount(2) is cheapest.
+        let mut flags = MsFlags::MS_BIND;
+        if rec {
+            flags |= MsFlags::MS_REC;
+        }
+        return mount(
+            Some(source),
+            proc_fd_path(target).as_str(),
+            None::<&str>,
+            flags,
+            None::<&str>,
+        )
+        .map_err(|e| Fail(format!("bind {}: {e}", source.display())));
+    }
+    let src = CString::new(source.as_os_str().as_bytes())
+        .map_err(|_| Fail("source contains a NUL byte".into()))?;
+    let mut tree_flags = OPEN_TREE_CLONE;
+    if rec {
+        tree_flags |= libc::AT_RECURSIVE as u32;
+    }
+    let tree = open_tree(None, &src, tree_flags)
+        .map_err(|e| Fail(format!("open_tree {}: {e}", source.display())))?;
+    if !attr.is_empty() {
+        mount_setattr_fd(tree.as_fd(), false, &attr).ctx("set mount attributes")?;
+    }
+    move_mount(tree.as_fd(), target).ctx("attach bind mount")?;
+    after_attach(tree.as_fd(), opts)
+}
+
+/// Recursive bind of a host directory at `dest` (sysfs/mqueue stand-ins).
+fn host_rbind(root: &InRoot, dest: &Path, host: &Path, opts: &MountOptions) -> Result<(), Fail> {
+    let target = root.mkdir_all(dest).ctx("create mount point")?;
+    let mut o = MountOptions {
+        flags: opts.flags | MsFlags::MS_BIND | MsFlags::MS_REC,
+        cleared: opts.cleared,
+        ..Default::default()
+    };
+    o.propagation = opts.propagation.clone();
+    o.recursive = opts.recursive;
+    bind_onto(host, target.as_fd(), &o)
+}
+
+/// cgroup / cgroup2 mounts. On a v1 or hybrid host: a tmpfs with one entry per
+/// hierarchy; each is this container's cgroup dir bound in (or, with a cgroup
+/// namespace, a fresh cgroup mount of that hierarchy). On a pure v2 host: cgroup2 itself
+/// (cgroup namespace) or a bind of the container's cgroup dir.
+fn cgroup(
+    root: &InRoot,
+    p: &RootfsParams,
+    dest: &Path,
+    typ: &str,
+    opts: &MountOptions,
+) -> Result<(), Fail> {
+    let v1 = typ == "cgroup" && p.cgroup_dirs.iter().any(|(n, _)| !n.is_empty());
+    let flags = opts.flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
+    if !v1 {
+        let target = root.mkdir_all(dest).ctx("create mount point")?;
+        let unified = p.cgroup_dirs.iter().find(|(n, _)| n.is_empty());
+        return match (p.new_cgroup_ns, unified) {
+            (false, Some((_, dir))) => bind_cgroup(dir, target.as_fd(), flags),
+            _ => mount(
+                Some("cgroup2"),
+                proc_fd_path(target.as_fd()).as_str(),
+                Some("cgroup2"),
+                flags,
+                None::<&str>,
+            )
+            .ctx("mount cgroup2"),
+        };
+    }
+    let target = root.mkdir_all(dest).ctx("create mount point")?;
+    mount(
+        Some("tmpfs"),
+        proc_fd_path(target.as_fd()).as_str(),
+        Some("tmpfs"),
+        flags & !MsFlags::MS_RDONLY,
+        Some("mode=755"),
+    )
+    .ctx("mount cgroup tmpfs")?;
+    let tmpfs = root.resolve(dest).ctx("reopen cgroup tmpfs")?;
+    for (name, dir) in &p.cgroup_dirs {
+        let sub = if name.is_empty() {
+            "unified"
+        } else {
+            name.strip_prefix("name=").unwrap_or(name)
+        };
+        let subfd: OwnedFd =
+            mkdir_in(tmpfs.as_fd(), std::ffi::OsStr::new(sub)).ctx("create hierarchy dir")?;
+        if p.new_cgroup_ns {
+            let (fstype, data) = if name.is_empty() {
+                ("cgroup2", String::new())
+            } else if name.starts_with("name=") {
+                ("cgroup", format!("none,{name}"))
+            } else {
+                ("cgroup", name.clone())
+            };
+            mount(
+                Some("cgroup"),
+                proc_fd_path(subfd.as_fd()).as_str(),
+                Some(fstype),
+                flags,
+                (!data.is_empty()).then_some(data.as_str()),
+            )
+            .map_err(|e| Fail(format!("mount cgroup hierarchy {name}: {e}")))?;
+        } else {
+            bind_cgroup(dir, subfd.as_fd(), flags)?;
+        }
+        // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
+        if sub.contains(',') {
+            for part in sub.split(',') {
+                match nix::unistd::symlinkat(sub, tmpfs.as_fd(), part) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => return Err(Fail::from(("symlink co-mounted controller", e))),
+                }
+            }
+        }
+    }
+    if flags.contains(MsFlags::MS_RDONLY) {
+        let ro = MountAttr {
+            attr_set: MOUNT_ATTR_RDONLY,
+            ..Default::default()
+        };
+        mount_setattr_fd(tmpfs.as_fd(), false, &ro).ctx("make cgroup tmpfs read-only")?;
+    }
+    let mut o = MountOptions {
+        propagation: opts.propagation.clone(),
+        ..Default::default()
+    };
+    o.recursive = opts.recursive;
+    after_attach(tmpfs.as_fd(), &o)
+}
+
+fn bind_cgroup(dir: &Path, target: BorrowedFd, flags: MsFlags) -> Result<(), Fail> {
+    let o = MountOptions {
+        flags: flags | MsFlags::MS_BIND,
+        ..Default::default()
+    };
+    bind_onto(dir, target, &o)
+}
