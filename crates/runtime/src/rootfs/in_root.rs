@@ -67,46 +67,113 @@ impl InRoot {
     }
 
     /// Like `resolve`, creating missing directories (mode 0755 before umask) on the way.
+    /// A dangling symlink on the way is followed inside the root, as the kernel would.
     pub(crate) fn mkdir_all(&self, rel: &Path) -> Result<OwnedFd, Errno> {
+        let mut path = std::borrow::Cow::Borrowed(rel);
+        for _ in 0..MAX_SYMLINKS {
+            match self.mkdir_all_once(&path)? {
+                Walk::Done(fd) => return Ok(fd),
+                Walk::Redirect(p) => path = std::borrow::Cow::Owned(p),
+            }
+        }
+        Err(Errno::ELOOP)
+    }
+
+    fn mkdir_all_once(&self, rel: &Path) -> Result<Walk, Errno> {
         match self.resolve(rel) {
             Err(Errno::ENOENT) => {}
-            r => return r,
+            r => return r.map(Walk::Done),
         }
         let mut cur: Option<OwnedFd> = None;
         let mut prefix = PathBuf::new();
         let mut creating = false;
         for c in rel.iter() {
-            prefix.push(c);
             if !creating {
+                prefix.push(c);
                 match self.resolve(&prefix) {
                     Ok(fd) => {
                         cur = Some(fd);
                         continue;
                     }
-                    Err(Errno::ENOENT) => creating = true,
+                    Err(Errno::ENOENT) => {
+                        creating = true;
+                        prefix.pop();
+                    }
                     Err(e) => return Err(e),
                 }
             }
             let parent = cur.as_ref().map_or(self.fd.as_fd(), |f| f.as_fd());
-            cur = Some(mkdir_in(parent, c)?);
+            match mkdir_in(parent, c) {
+                Ok(fd) => cur = Some(fd),
+                Err(e @ (Errno::ENOTDIR | Errno::ELOOP)) => {
+                    return redirect(parent, &prefix, c, rel, e);
+                }
+                Err(e) => return Err(e),
+            }
         }
         match cur {
-            Some(fd) => Ok(fd),
-            None => self.resolve(rel),
+            Some(fd) => Ok(Walk::Done(fd)),
+            None => self.resolve(rel).map(Walk::Done),
         }
     }
 
     /// Resolves `rel`, creating it as an empty regular file (and its parents as
-    /// directories) when missing. A dangling symlink at the last component is refused.
+    /// directories) when missing; dangling symlinks are followed inside the root.
     pub(crate) fn create_file(&self, rel: &Path) -> Result<OwnedFd, Errno> {
-        match self.resolve(rel) {
-            Err(Errno::ENOENT) => {}
-            r => return r,
+        let mut path = rel.to_path_buf();
+        for _ in 0..MAX_SYMLINKS {
+            match self.resolve(&path) {
+                Err(Errno::ENOENT) => {}
+                r => return r,
+            }
+            let (parent, name) = split(&path)?;
+            let dir = self.mkdir_all(parent)?;
+            match create_file_in(dir.as_fd(), name) {
+                Err(e @ Errno::ELOOP) => match redirect(dir.as_fd(), parent, name, &path, e)? {
+                    Walk::Redirect(p) => path = p,
+                    Walk::Done(fd) => return Ok(fd),
+                },
+                r => return r,
+            }
         }
-        let (parent, name) = split(rel)?;
-        let dir = self.mkdir_all(parent)?;
-        create_file_in(dir.as_fd(), name)
+        Err(Errno::ELOOP)
     }
+}
+
+/// How often a creating walk follows dangling symlinks before giving up (the kernel's
+/// own limit is 40).
+const MAX_SYMLINKS: usize = 40;
+
+enum Walk {
+    Done(OwnedFd),
+    /// A dangling symlink was met: start over with this path (still relative to the root).
+    Redirect(PathBuf),
+}
+
+/// `name` in `dir` (reached as `prefix`) could not be entered or created because it is a
+/// symlink: the walk restarts at its target, with the rest of `rel` appended. The new
+/// path is cleaned lexically and resolved from the root again, so it stays inside.
+fn redirect(
+    dir: BorrowedFd,
+    prefix: &Path,
+    name: &OsStr,
+    rel: &Path,
+    err: Errno,
+) -> Result<Walk, Errno> {
+    let target = match nix::fcntl::readlinkat(dir, name) {
+        Ok(t) => PathBuf::from(t),
+        Err(_) => return Err(err),
+    };
+    let mut next = if target.is_absolute() {
+        target
+    } else {
+        prefix.join(target)
+    };
+    let consumed = prefix.iter().count() + 1;
+    for c in rel.iter().skip(consumed) {
+        next.push(c);
+    }
+    Ok(Walk::Redirect(clean(&next)))
 }
 
 /// (parent, last component) of a cleaned relative path.
