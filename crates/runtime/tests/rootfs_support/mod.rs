@@ -49,15 +49,29 @@ pub fn skip() -> bool {
 /// Forks; the child unshares a mount namespace, runs `f`, and sends back its
 /// `Err` text (or nothing). Returns the child's result.
 pub fn in_child(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    in_child_with(CloneFlags::CLONE_NEWNS, f)
+}
+
+/// Like `in_child`, unsharing `flags` (which must include CLONE_NEWNS). With
+/// CLONE_NEWUSER the child maps its own root to host root ("0 0 1").
+pub fn in_child_with(
+    flags: CloneFlags,
+    f: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
     let (r, w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
     // SAFETY: the child only runs the test closure and exits with _exit; glibc keeps
     // malloc usable after fork, and the child never touches the test harness's locks.
     match unsafe { fork() }.expect("fork") {
         ForkResult::Child => {
             drop(r);
-            let res = unshare(CloneFlags::CLONE_NEWNS)
+            let res = unshare(flags)
                 .map_err(|e| format!("unshare: {e}"))
-                .and_then(|()| f());
+                .and_then(|()| {
+                    if flags.contains(CloneFlags::CLONE_NEWUSER) {
+                        map_self_root()?;
+                    }
+                    f()
+                });
             let mut w = std::fs::File::from(w);
             let code = match res {
                 Ok(()) => 0,
@@ -82,20 +96,62 @@ pub fn in_child(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     }
 }
 
+fn map_self_root() -> Result<(), String> {
+    let w = |p: &str, s: &str| std::fs::write(p, s).map_err(|e| format!("{p}: {e}"));
+    w("/proc/self/uid_map", "0 0 1")?;
+    w("/proc/self/setgroups", "deny")?;
+    w("/proc/self/gid_map", "0 0 1")
+}
+
 /// prepare + pivot + finalize with default params.
 pub fn setup(spec: &Spec, bundle: &Bundle) -> Result<(), String> {
+    setup_with(spec, bundle, false, false, Vec::new())
+}
+
+/// prepare + pivot + finalize with the given namespace facts and cgroup dirs.
+pub fn setup_with(
+    spec: &Spec,
+    bundle: &Bundle,
+    in_user_ns: bool,
+    new_cgroup_ns: bool,
+    cgroup_dirs: Vec<(String, std::path::PathBuf)>,
+) -> Result<(), String> {
     let rootfs = bundle.rootfs();
     let p = RootfsParams {
         spec,
         rootfs: &rootfs,
         bundle: bundle.path(),
-        in_user_ns: false,
-        new_cgroup_ns: false,
-        cgroup_dirs: Vec::new(),
+        in_user_ns,
+        new_cgroup_ns,
+        cgroup_dirs,
     };
     rootfs::prepare(&p).map_err(|e| format!("prepare: {e}"))?;
     rootfs::pivot(&rootfs, false).map_err(|e| format!("pivot: {e}"))?;
     rootfs::finalize(spec).map_err(|e| format!("finalize: {e}"))
+}
+
+/// This process's cgroups as `RootfsParams::cgroup_dirs` wants them: (hierarchy name,
+/// host directory), from /proc/self/cgroup on a v1, hybrid or v2 host.
+pub fn own_cgroup_dirs() -> Vec<(String, std::path::PathBuf)> {
+    let s = std::fs::read_to_string("/proc/self/cgroup").expect("read /proc/self/cgroup");
+    let unified_dir = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/unified"
+    };
+    s.lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let (_, names, path) = (it.next()?, it.next()?, it.next()?);
+            let rel = path.trim_start_matches('/');
+            let base = if names.is_empty() {
+                std::path::PathBuf::from(unified_dir)
+            } else {
+                Path::new("/sys/fs/cgroup").join(names.strip_prefix("name=").unwrap_or(names))
+            };
+            base.exists().then(|| (names.to_string(), base.join(rel)))
+        })
+        .collect()
 }
 
 /// One /proc/self/mountinfo line, the parts the tests look at.
