@@ -70,18 +70,17 @@ impl Hierarchies {
             }
             let (root, mount_point) = (unescape(pre[3]), PathBuf::from(unescape(pre[4])));
             match post[0] {
-                "cgroup2" => {
-                    // Keep the first cgroup2 mount whose root is the hierarchy root.
+                // Keep the first cgroup2 mount whose root is the hierarchy root.
+                "cgroup2"
                     if unified
                         .as_ref()
-                        .is_none_or(|u| u.root != "/" && root == "/")
-                    {
-                        unified = Some(UnifiedMount {
-                            mount_point,
-                            root,
-                            controllers: Vec::new(),
-                        });
-                    }
+                        .is_none_or(|u| u.root != "/" && root == "/") =>
+                {
+                    unified = Some(UnifiedMount {
+                        mount_point,
+                        root,
+                        controllers: Vec::new(),
+                    });
                 }
                 "cgroup" => {
                     let mut controllers = Vec::new();
