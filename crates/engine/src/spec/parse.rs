@@ -24,30 +24,25 @@ pub fn parse_size(flag: &'static str, s: &str) -> Result<i64, SpecError> {
     let value: f64 = num.parse().map_err(|_| bad())?;
     let rest = rest.strip_prefix(' ').unwrap_or(rest).to_ascii_lowercase();
     let mut chars = rest.chars();
-    let (mult, tail): (f64, String) = match chars.next() {
-        None => (1.0, String::new()),
+    let mult = match chars.next() {
+        None => 1.0,
+        // A bare `b` unit: nothing may follow.
+        Some('b') if chars.as_str().is_empty() => 1.0,
         Some(c) => {
-            let m = match c {
-                'k' => 1024f64,
-                'm' => 1024f64.powi(2),
-                'g' => 1024f64.powi(3),
-                't' => 1024f64.powi(4),
-                'p' => 1024f64.powi(5),
-                'b' => 1.0,
+            let exp = match c {
+                'k' => 1,
+                'm' => 2,
+                'g' => 3,
+                't' => 4,
+                'p' => 5,
                 _ => return Err(bad()),
             };
-            if c == 'b' {
-                (m, chars.collect())
-            } else {
-                (m, chars.collect::<String>())
+            if !matches!(chars.as_str(), "" | "b" | "i" | "ib") {
+                return Err(bad());
             }
+            1024f64.powi(exp)
         }
     };
-    let tail_ok =
-        matches!(tail.as_str(), "" | "b" | "i" | "ib") && !(mult == 1.0 && !tail.is_empty());
-    if !tail_ok {
-        return Err(bad());
-    }
     let bytes = value * mult;
     if !bytes.is_finite() || bytes > i64::MAX as f64 {
         return Err(bad());
@@ -261,8 +256,13 @@ pub fn parse_security_opt(opts: &mut SecurityOpts, s: &str) -> Result<(), SpecEr
     Ok(())
 }
 
-/// The sysctls Docker accepts for a container: IPC ones, `fs.mqueue.*` and `net.*`
-/// (the latter only in a private network namespace, checked when building).
+/// Whether `key` belongs to the IPC namespace (refused with `--ipc host`).
+pub fn is_ipc_sysctl(key: &str) -> bool {
+    key.starts_with("kernel.") || key.starts_with("fs.mqueue.")
+}
+
+/// The sysctls Docker accepts for a container: IPC ones and `fs.mqueue.*` (not with
+/// `--ipc host`), `net.*` (not with `--network host`); checked again when building.
 pub fn is_namespaced_sysctl(key: &str) -> bool {
     const IPC: [&str; 8] = [
         "kernel.msgmax",
@@ -274,11 +274,7 @@ pub fn is_namespaced_sysctl(key: &str) -> bool {
         "kernel.shmmni",
         "kernel.shm_rmid_forced",
     ];
-    IPC.contains(&key)
-        || key.starts_with("fs.mqueue.")
-        || key.starts_with("net.")
-        || key == "kernel.domainname"
-        || key == "kernel.hostname"
+    IPC.contains(&key) || key.starts_with("fs.mqueue.") || key.starts_with("net.")
 }
 
 /// `--sysctl KEY=VALUE`, only the namespaced ones Docker allows.

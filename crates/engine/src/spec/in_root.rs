@@ -1,0 +1,46 @@
+//! File access confined to the container's root filesystem: symlinks and `..` in an image
+//! resolve as if the rootfs were `/` (openat2 RESOLVE_IN_ROOT through pathrs), so a hostile
+//! image cannot make the engine read or create host files.
+
+use std::fs::Permissions;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use super::error::SpecError;
+
+fn to_io(e: pathrs::error::Error) -> std::io::Error {
+    match e.kind() {
+        pathrs::error::ErrorKind::OsError(Some(errno)) => std::io::Error::from_raw_os_error(errno),
+        _ => std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Contents of `path` inside `rootfs`, or None if it (or a parent) does not exist.
+pub fn read_file(rootfs: &Path, path: &str) -> Result<Option<String>, SpecError> {
+    let shown = || rootfs.join(path.trim_start_matches('/'));
+    let root = pathrs::Root::open(rootfs).map_err(|e| SpecError::io(rootfs, to_io(e)))?;
+    let mut f = match root.open_subpath(path, pathrs::flags::OpenFlags::O_RDONLY) {
+        Ok(f) => f,
+        Err(e) => {
+            let io = to_io(e);
+            return match io.raw_os_error() {
+                Some(libc::ENOENT) | Some(libc::ENOTDIR) => Ok(None),
+                _ => Err(SpecError::io(shown(), io)),
+            };
+        }
+    };
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)
+        .map_err(|e| SpecError::io(shown(), e))?;
+    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+}
+
+/// Creates directory `path` (and parents) inside `rootfs`, mode 0755, as Docker does for
+/// the working directory. Existing directories are left alone.
+pub fn mkdir_all(rootfs: &Path, path: &str) -> Result<(), SpecError> {
+    let root = pathrs::Root::open(rootfs).map_err(|e| SpecError::io(rootfs, to_io(e)))?;
+    root.mkdir_all(path, &Permissions::from_mode(0o755))
+        .map(|_| ())
+        .map_err(|e| SpecError::io(rootfs.join(path.trim_start_matches('/')), to_io(e)))
+}
