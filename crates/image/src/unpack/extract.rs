@@ -100,10 +100,29 @@ impl Extractor<'_> {
                 format!("parent {:?} goes through a symlink (refused)", rel)
             }
             rustix::io::Errno::XDEV => format!("parent {:?} leaves the layer", rel),
+            rustix::io::Errno::NOTDIR if self.is_symlink(rel) => {
+                format!(
+                    "parent {:?} is a symlink (refused, never written through)",
+                    rel
+                )
+            }
             rustix::io::Errno::NOTDIR => format!("parent {:?} is not a directory", rel),
             rustix::io::Errno::NOENT => format!("parent {:?} does not exist", rel),
             e => io_reason(&format!("open parent {:?}", rel), e),
         })
+    }
+
+    /// Whether `rel` itself is a symlink (only for error messages; resolved safely).
+    fn is_symlink(&self, rel: &Path) -> bool {
+        rfs::openat2(
+            &self.root,
+            rel,
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_XDEV,
+        )
+        .and_then(rfs::fstat)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink)
     }
 
     /// The parent directory fd for `rel`, creating missing directories (tar may omit them).

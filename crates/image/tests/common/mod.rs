@@ -52,6 +52,12 @@ pub struct Snapshot {
     files: BTreeSet<String>,
 }
 
+impl Snapshot {
+    pub fn files_under(&self, prefix: &str) -> usize {
+        self.files.iter().filter(|f| f.starts_with(prefix)).count()
+    }
+}
+
 pub fn snapshot(root: &Path) -> Snapshot {
     let conn = berth_image::db::open(root).expect("db");
     let mut rows = Vec::new();
