@@ -6,10 +6,12 @@ use std::path::Path;
 
 use super::error::CgroupError;
 
-/// Writes `value` to an existing control file: open(O_WRONLY) + write + close.
+/// Writes `value` to an existing control file: open(O_WRONLY|O_TRUNC) + write + close.
 /// Never creates the file: a missing control file means the kernel lacks the knob.
+/// (O_TRUNC is a no-op on cgroupfs, as for a shell's `>`; on a plain file it keeps
+/// only the last value, which is what tests of fake trees read back.)
 pub(crate) fn write_raw(path: &Path, value: &str) -> io::Result<()> {
-    let mut f = OpenOptions::new().write(true).open(path)?;
+    let mut f = OpenOptions::new().write(true).truncate(true).open(path)?;
     // Control files take one value per write(2); write_all would split on short writes.
     let n = f.write(value.as_bytes())?;
     if n != value.len() {
