@@ -1,11 +1,866 @@
-//! `berth` container commands.
+//! `berth` container commands: Docker's names, flags, output and error wording.
 
 use crate::Globals;
-use clap::Subcommand;
+use anyhow::{anyhow, bail, Context};
+use berth_engine::container::exec::ExecRequest;
+use berth_engine::container::{CreateRequest, Engine, ImageInfo};
+use berth_engine::logs::reader;
+use berth_engine::monitor::RestartPolicy;
+use berth_engine::spec::{parse, RunOptions};
+use berth_engine::state::status::Status;
+use berth_engine::state::ContainerRecord;
+use berth_engine::EngineError;
+use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `docker run`/`create` flags.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Print help (-h is --hostname, as in Docker).
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Run in the background and print the container id.
+    #[arg(short = 'd', long)]
+    detach: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    rm: bool,
+    #[arg(long)]
+    name: Option<String>,
+    /// Set an environment variable (KEY=VALUE, or KEY to take it from here).
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    #[arg(long = "env-file")]
+    env_file: Vec<PathBuf>,
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    /// user[:group], names or numbers.
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    #[arg(short = 'v', long = "volume")]
+    volume: Vec<String>,
+    #[arg(long)]
+    mount: Vec<String>,
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
+    #[arg(short = 'P', long = "publish-all")]
+    publish_all: bool,
+    #[arg(long, visible_alias = "net")]
+    network: Option<String>,
+    #[arg(long = "network-alias")]
+    network_alias: Vec<String>,
+    #[arg(short = 'h', long)]
+    hostname: Option<String>,
+    #[arg(long = "add-host")]
+    add_host: Vec<String>,
+    #[arg(long)]
+    dns: Vec<String>,
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// Keep STDIN open.
+    #[arg(short = 'i', long)]
+    interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short = 't', long)]
+    tty: bool,
+    #[arg(long)]
+    init: bool,
+    #[arg(short = 'm', long)]
+    memory: Option<String>,
+    #[arg(long = "memory-swap")]
+    memory_swap: Option<String>,
+    #[arg(long)]
+    cpus: Option<String>,
+    #[arg(short = 'c', long = "cpu-shares")]
+    cpu_shares: Option<u64>,
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pids_limit: Option<i64>,
+    #[arg(long)]
+    ulimit: Vec<String>,
+    #[arg(long = "read-only")]
+    read_only: bool,
+    #[arg(long)]
+    tmpfs: Vec<String>,
+    #[arg(long = "cap-add")]
+    cap_add: Vec<String>,
+    #[arg(long = "cap-drop")]
+    cap_drop: Vec<String>,
+    #[arg(long)]
+    privileged: bool,
+    #[arg(long)]
+    device: Vec<String>,
+    #[arg(long = "security-opt")]
+    security_opt: Vec<String>,
+    #[arg(long)]
+    sysctl: Vec<String>,
+    #[arg(long = "shm-size")]
+    shm_size: Option<String>,
+    /// no, on-failure[:max-retries], always, unless-stopped.
+    #[arg(long, default_value = "no")]
+    restart: String,
+    #[arg(long = "stop-signal")]
+    stop_signal: Option<String>,
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    stop_timeout: Option<i64>,
+    #[arg(long = "health-cmd")]
+    health_cmd: Option<String>,
+    #[arg(long = "health-interval")]
+    health_interval: Option<String>,
+    #[arg(long = "health-timeout")]
+    health_timeout: Option<String>,
+    #[arg(long = "health-retries")]
+    health_retries: Option<u32>,
+    #[arg(long = "health-start-period")]
+    health_start_period: Option<String>,
+    #[arg(long = "no-healthcheck")]
+    no_healthcheck: bool,
+    #[arg(short = 'l', long = "label")]
+    label: Vec<String>,
+    /// always, missing, never.
+    #[arg(long, default_value = "missing")]
+    pull: String,
+    /// OCI runtime: berth-oci (default), runc, crun, or a path.
+    #[arg(long, env = "BERTH_RUNTIME", default_value = "berth-oci")]
+    runtime: String,
+    /// json-file options: max-size=10m, max-file=3.
+    #[arg(long = "log-opt")]
+    log_opt: Vec<String>,
+    /// The first argument is a root filesystem directory, not an image.
+    #[arg(long)]
+    rootfs: bool,
+    /// Image, then the command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, num_args = 1..)]
+    image_and_command: Vec<String>,
+}
 
 #[derive(Debug, Subcommand)]
-pub enum ContainerCommand {}
+pub enum ContainerCommand {
+    /// Create and run a new container from an image.
+    #[command(disable_help_flag = true)]
+    Run(Box<RunArgs>),
+    /// Create a new container.
+    #[command(disable_help_flag = true)]
+    Create(Box<RunArgs>),
+    /// Start one or more stopped containers.
+    Start {
+        /// Attach STDOUT/STDERR and forward signals.
+        #[arg(short = 'a', long)]
+        attach: bool,
+        #[arg(short = 'i', long)]
+        interactive: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Stop one or more running containers.
+    Stop {
+        #[arg(
+            short = 't',
+            long = "time",
+            visible_alias = "timeout",
+            allow_hyphen_values = true
+        )]
+        time: Option<i64>,
+        #[arg(short = 's', long)]
+        signal: Option<String>,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Restart one or more containers.
+    Restart {
+        #[arg(
+            short = 't',
+            long = "time",
+            visible_alias = "timeout",
+            allow_hyphen_values = true
+        )]
+        time: Option<i64>,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Kill one or more running containers.
+    Kill {
+        #[arg(short = 's', long, default_value = "KILL")]
+        signal: String,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Remove one or more containers.
+    Rm {
+        #[arg(short = 'f', long)]
+        force: bool,
+        /// Remove anonymous volumes too.
+        #[arg(short = 'v', long)]
+        volumes: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// List containers.
+    #[command(visible_alias = "container-ls")]
+    Ps {
+        #[arg(short = 'a', long)]
+        all: bool,
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        #[arg(long = "no-trunc")]
+        no_trunc: bool,
+        #[arg(short = 'l', long)]
+        latest: bool,
+        #[arg(short = 'n', long = "last")]
+        last: Option<usize>,
+        #[arg(long)]
+        format: Option<String>,
+        /// status=, name=, label=, id=, ancestor=, exited=
+        #[arg(short = 'f', long)]
+        filter: Vec<String>,
+    },
+    /// Fetch the logs of a container.
+    Logs {
+        #[arg(short = 'f', long)]
+        follow: bool,
+        #[arg(short = 'n', long, default_value = "all")]
+        tail: String,
+        #[arg(short = 't', long)]
+        timestamps: bool,
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        container: String,
+    },
+    /// Execute a command in a running container.
+    Exec {
+        #[arg(short = 'd', long)]
+        detach: bool,
+        #[arg(short = 'i', long)]
+        interactive: bool,
+        #[arg(short = 't', long)]
+        tty: bool,
+        #[arg(short = 'e', long = "env")]
+        env: Vec<String>,
+        #[arg(short = 'w', long)]
+        workdir: Option<String>,
+        #[arg(short = 'u', long)]
+        user: Option<String>,
+        container: String,
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Pause all processes within one or more containers.
+    Pause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Unpause all processes within one or more containers.
+    Unpause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Rename a container.
+    Rename { container: String, new_name: String },
+    /// Display the running processes of a container.
+    Top { container: String },
+    /// Return low-level information on containers (and images).
+    Inspect {
+        #[arg(short = 'f', long)]
+        format: Option<String>,
+        #[arg(short = 's', long)]
+        size: bool,
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Run by a container's monitor when the container ends: release its mounts and
+    /// network; `--remove` also deletes it (for `--rm`).
+    #[command(hide = true)]
+    ContainerCleanup {
+        #[arg(long)]
+        remove: bool,
+        id: String,
+    },
+}
 
-pub fn run(cmd: ContainerCommand, _g: &Globals) -> anyhow::Result<i32> {
-    match cmd {}
+pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
+    match cmd {
+        ContainerCommand::Run(a) => run_container(*a, g, true),
+        ContainerCommand::Create(a) => run_container(*a, g, false),
+        ContainerCommand::Start {
+            attach,
+            interactive,
+            containers,
+        } => each(
+            g,
+            &containers,
+            |e, rec| {
+                let child = e.start(rec, attach || interactive)?;
+                match child {
+                    Some(mut c) => {
+                        berth_engine::container::ignore_terminal_signals();
+                        let code = c.wait().map(|s| s.code().unwrap_or(125)).unwrap_or(125);
+                        Ok(Some(code))
+                    }
+                    None => Ok(None),
+                }
+            },
+            true,
+        ),
+        ContainerCommand::Stop {
+            time,
+            signal: _,
+            containers,
+        } => each(
+            g,
+            &containers,
+            |e, rec| e.stop(rec, time).map(|_| None),
+            true,
+        ),
+        ContainerCommand::Restart { time, containers } => each(
+            g,
+            &containers,
+            |e, rec| {
+                e.stop(rec, time)?;
+                e.start(rec, false).map(|_| None)
+            },
+            true,
+        ),
+        ContainerCommand::Kill { signal, containers } => each(
+            g,
+            &containers,
+            |e, rec| e.kill(rec, &signal).map(|_| None),
+            true,
+        ),
+        ContainerCommand::Rm {
+            force,
+            volumes,
+            containers,
+        } => each(
+            g,
+            &containers,
+            |e, rec| e.remove(rec, force, volumes).map(|_| None),
+            true,
+        ),
+        ContainerCommand::Ps {
+            all,
+            quiet,
+            no_trunc,
+            latest,
+            last,
+            format,
+            filter,
+        } => ps(g, all, quiet, no_trunc, latest, last, format, filter),
+        ContainerCommand::Logs {
+            follow,
+            tail,
+            timestamps,
+            since,
+            until,
+            container,
+        } => logs(g, &container, follow, &tail, timestamps, since, until),
+        ContainerCommand::Exec {
+            detach,
+            interactive,
+            tty,
+            env,
+            workdir,
+            user,
+            container,
+            command,
+        } => {
+            let e = Engine::open(&g.root)?;
+            let rec = find(&e, &container)?;
+            let env = env
+                .iter()
+                .map(|s| parse::parse_env(s, |k| std::env::var(k).ok()))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect();
+            let req = ExecRequest {
+                cmd: command,
+                env,
+                workdir,
+                user,
+                tty,
+                interactive,
+                detach,
+            };
+            Ok(e.exec(&rec, &req).map_err(daemon_error)?)
+        }
+        ContainerCommand::Wait { containers } => each(
+            g,
+            &containers,
+            |e, rec| {
+                println!("{}", e.wait(rec));
+                Ok(None)
+            },
+            false,
+        ),
+        ContainerCommand::Pause { containers } => {
+            each(g, &containers, |e, rec| e.pause(rec).map(|_| None), true)
+        }
+        ContainerCommand::Unpause { containers } => {
+            each(g, &containers, |e, rec| e.unpause(rec).map(|_| None), true)
+        }
+        ContainerCommand::Rename {
+            container,
+            new_name,
+        } => {
+            let e = Engine::open(&g.root)?;
+            let rec = find(&e, &container)?;
+            let n = new_name.strip_prefix('/').unwrap_or(&new_name);
+            if !berth_engine::names::valid_name(n) {
+                return Err(daemon_error(EngineError::InvalidName(n.into())));
+            }
+            e.db.rename(&rec.id, n).map_err(daemon_error)?;
+            Ok(0)
+        }
+        ContainerCommand::Top { container } => top(g, &container),
+        ContainerCommand::Inspect {
+            format,
+            size: _,
+            kind: _,
+            names,
+        } => inspect(g, format, &names),
+        ContainerCommand::ContainerCleanup { remove, id } => {
+            let e = Engine::open(&g.root)?;
+            let rec = e.find(&id).map_err(daemon_error)?;
+            e.cleanup(&rec, remove).map_err(daemon_error)?;
+            Ok(0)
+        }
+    }
+}
+
+/// Docker prefixes engine errors this way.
+fn daemon_error(e: EngineError) -> anyhow::Error {
+    anyhow!("Error response from daemon: {e}")
+}
+
+fn find(e: &Engine, r: &str) -> anyhow::Result<ContainerRecord> {
+    e.find(r).map_err(daemon_error)
+}
+
+/// Runs `f` for each named container; prints the name as given (Docker does) when
+/// `echo`; errors are printed and make the exit status 1, the rest still run.
+fn each(
+    g: &Globals,
+    names: &[String],
+    f: impl Fn(&Engine, &ContainerRecord) -> Result<Option<i32>, EngineError>,
+    echo: bool,
+) -> anyhow::Result<i32> {
+    let e = Engine::open(&g.root)?;
+    let mut code = 0;
+    for n in names {
+        let r = e.find(n).and_then(|rec| f(&e, &rec));
+        match r {
+            Ok(Some(c)) => code = c,
+            Ok(None) => {
+                if echo {
+                    println!("{n}");
+                }
+            }
+            Err(err) => {
+                eprintln!("Error response from daemon: {err}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn duration(flag: &'static str, s: &Option<String>) -> anyhow::Result<Option<Duration>> {
+    s.as_deref()
+        .map(|v| parse::parse_duration(flag, v))
+        .transpose()
+        .map_err(Into::into)
+}
+
+fn run_options(a: &RunArgs, cmd: Vec<String>) -> anyhow::Result<RunOptions> {
+    let mut o = RunOptions {
+        cmd,
+        ..Default::default()
+    };
+    for f in &a.env_file {
+        o.env.extend(parse::parse_env_file(f)?);
+    }
+    for s in &a.env {
+        if let Some(v) = parse::parse_env(s, |k| std::env::var(k).ok())? {
+            o.env.push(v);
+        }
+    }
+    o.entrypoint = a.entrypoint.as_ref().map(|e| {
+        if e.is_empty() {
+            Vec::new()
+        } else {
+            vec![e.clone()]
+        }
+    });
+    o.workdir = a.workdir.clone();
+    o.user = a.user.clone();
+    o.hostname = a.hostname.clone();
+    o.privileged = a.privileged;
+    o.read_only = a.read_only;
+    o.cap_add = a.cap_add.clone();
+    o.cap_drop = a.cap_drop.clone();
+    for s in &a.security_opt {
+        parse::parse_security_opt(&mut o.security_opt, s)?;
+    }
+    for d in &a.device {
+        o.devices.push(parse::parse_device(d)?);
+    }
+    o.memory = a.memory.as_deref().map(parse::parse_memory).transpose()?;
+    o.memory_swap = a
+        .memory_swap
+        .as_deref()
+        .map(parse::parse_memory_swap)
+        .transpose()?;
+    o.cpus = a.cpus.as_deref().map(parse::parse_cpus).transpose()?;
+    o.cpu_shares = a.cpu_shares;
+    o.cpuset_cpus = a.cpuset_cpus.clone();
+    o.pids_limit = a.pids_limit;
+    for u in &a.ulimit {
+        o.ulimits.push(parse::parse_ulimit(u)?);
+    }
+    o.shm_size = a
+        .shm_size
+        .as_deref()
+        .map(parse::parse_shm_size)
+        .transpose()?;
+    for t in &a.tmpfs {
+        o.tmpfs.push(parse::parse_tmpfs(t)?);
+    }
+    for s in &a.sysctl {
+        let (k, v) = parse::parse_sysctl(s)?;
+        o.sysctls.insert(k, v);
+    }
+    o.init = a.init;
+    o.tty = a.tty;
+    o.interactive = a.interactive;
+    o.stop_signal = a.stop_signal.clone();
+    o.stop_timeout = a.stop_timeout;
+    o.labels = parse::parse_labels(a.label.iter().map(String::as_str))?;
+    o.health.cmd = a.health_cmd.clone();
+    o.health.interval = duration("--health-interval", &a.health_interval)?;
+    o.health.timeout = duration("--health-timeout", &a.health_timeout)?;
+    o.health.start_period = duration("--health-start-period", &a.health_start_period)?;
+    o.health.retries = a.health_retries;
+    o.health.no_healthcheck = a.no_healthcheck;
+    Ok(o)
+}
+
+/// The image for `run`/`create`, from the image store.
+fn resolve_image(g: &Globals, name: &str, _pull: &str) -> anyhow::Result<ImageInfo> {
+    let _ = g;
+    eprintln!("Unable to find image '{}' locally", familiar(name));
+    bail!("image store not available in this build: use --rootfs DIR")
+}
+
+/// `busybox` → `busybox:latest` as Docker prints it in "Unable to find image".
+fn familiar(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || name.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+fn run_container(a: RunArgs, g: &Globals, start: bool) -> anyhow::Result<i32> {
+    let mut it = a.image_and_command.clone().into_iter();
+    let image = it.next().context("image name missing")?;
+    let cmd: Vec<String> = it.collect();
+    if a.rm && !matches!(a.restart.as_str(), "no" | "") {
+        bail!("Conflicting options: --restart and --rm");
+    }
+    let restart = RestartPolicy::parse(&a.restart).map_err(|e| anyhow!(e))?;
+    let options = run_options(&a, cmd)?;
+    let mut log_opts = BTreeMap::new();
+    for o in &a.log_opt {
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| anyhow!("invalid --log-opt {o:?}: expected KEY=VALUE"))?;
+        log_opts.insert(k.to_string(), v.to_string());
+    }
+    let (image_info, rootfs_dir) = if a.rootfs {
+        let d = std::fs::canonicalize(&image)
+            .with_context(|| format!("--rootfs {image}: no such directory"))?;
+        (None, Some(d))
+    } else {
+        (Some(resolve_image(g, &image, &a.pull)?), None)
+    };
+    let engine = Engine::open(&g.root)?;
+    let req = CreateRequest {
+        name: a.name.clone(),
+        image: image_info,
+        rootfs_dir,
+        options,
+        restart,
+        auto_remove: a.rm,
+        runtime: a.runtime.clone(),
+        log_opts,
+        network: a.network.clone().unwrap_or_default(),
+        publish: a.publish.clone(),
+    };
+    let rec = engine.create(req).map_err(daemon_error)?;
+    if !start {
+        println!("{}", rec.id);
+        return Ok(0);
+    }
+    match engine.start(&rec, !a.detach) {
+        Ok(None) => {
+            println!("{}", rec.id);
+            Ok(0)
+        }
+        Ok(Some(mut child)) => {
+            berth_engine::container::ignore_terminal_signals();
+            let st = child.wait().context("wait for berth-monitor")?;
+            Ok(st.code().unwrap_or(125))
+        }
+        Err(e) => {
+            let code = e.exit_code();
+            eprintln!("berth: Error response from daemon: {e}");
+            if a.rm {
+                let _ = engine.remove(&rec, true, true);
+            }
+            Ok(code)
+        }
+    }
+}
+
+/// `--filter` for ps.
+fn ps_filter(
+    f: &[(String, String)],
+    rec: &ContainerRecord,
+    status: Status,
+    exit_code: i32,
+) -> bool {
+    let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (k, v) in f {
+        by_key.entry(k.as_str()).or_default().push(v.as_str());
+    }
+    by_key.iter().all(|(k, vals)| {
+        vals.iter().any(|v| match *k {
+            "status" => status.as_str() == *v,
+            "name" => rec.name.contains(v.trim_start_matches('/')),
+            "id" => rec.id.starts_with(v),
+            "ancestor" => rec.image == *v || rec.image_id.contains(v),
+            "exited" => status == Status::Exited && v.parse() == Ok(exit_code),
+            "label" => match v.split_once('=') {
+                Some((lk, lv)) => rec.config.labels.get(lk).is_some_and(|x| x == lv),
+                None => rec.config.labels.contains_key(*v),
+            },
+            _ => false,
+        })
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ps(
+    g: &Globals,
+    all: bool,
+    quiet: bool,
+    no_trunc: bool,
+    latest: bool,
+    last: Option<usize>,
+    format: Option<String>,
+    filter: Vec<String>,
+) -> anyhow::Result<i32> {
+    let e = Engine::open(&g.root)?;
+    let mut filters = Vec::new();
+    for f in &filter {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow!("bad format of filter (expected name=value)"))?;
+        if !["status", "name", "label", "id", "ancestor", "exited"].contains(&k) {
+            bail!("Error response from daemon: invalid filter '{k}'");
+        }
+        filters.push((k.to_string(), v.to_string()));
+    }
+    let show_all = all
+        || latest
+        || last.is_some()
+        || filters.iter().any(|(k, _)| k == "status" || k == "exited");
+    let mut rows = Vec::new();
+    for rec in e.db.list()? {
+        let st = e.live_state(&rec);
+        let running = matches!(
+            st.status,
+            Status::Running | Status::Paused | Status::Restarting
+        );
+        if !show_all && !running {
+            continue;
+        }
+        if !ps_filter(&filters, &rec, st.status, st.exit_code) {
+            continue;
+        }
+        rows.push(e.ps_row(&rec, &st, no_trunc));
+    }
+    if latest {
+        rows.truncate(1);
+    }
+    if let Some(n) = last {
+        rows.truncate(n);
+    }
+    if quiet {
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or(""));
+        }
+        return Ok(0);
+    }
+    let fmt = match format.as_deref() {
+        None | Some("table") => {
+            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+                .to_string()
+        }
+        Some(f) => f.to_string(),
+    };
+    let out = berth_template::render_rows(&fmt, &rows, &|f| match f {
+        "ID" => Some("CONTAINER ID".into()),
+        "RunningFor" => Some("CREATED".into()),
+        _ => None,
+    })?;
+    print!("{out}");
+    Ok(0)
+}
+
+fn logs(
+    g: &Globals,
+    container: &str,
+    follow: bool,
+    tail: &str,
+    timestamps: bool,
+    since: Option<String>,
+    until: Option<String>,
+) -> anyhow::Result<i32> {
+    let e = Engine::open(&g.root)?;
+    let rec = find(&e, container)?;
+    let since = since
+        .as_deref()
+        .map(berth_engine::logs::parse_time_bound)
+        .transpose()?;
+    let until = until
+        .as_deref()
+        .map(berth_engine::logs::parse_time_bound)
+        .transpose()?;
+    let path = e.layout.log(&rec.id);
+    let mut offset = reader::current_len(&path);
+    let mut recs = reader::read_all(&path)?;
+    recs.retain(|r| {
+        since.as_ref().is_none_or(|s| r.time.as_str() >= s.as_str())
+            && until.as_ref().is_none_or(|u| r.time.as_str() <= u.as_str())
+    });
+    if tail != "all" {
+        let n: usize = tail
+            .parse()
+            .map_err(|_| anyhow!("invalid value for --tail: {tail:?}"))?;
+        let skip = recs.len().saturating_sub(n);
+        recs.drain(..skip);
+    }
+    let emit = |r: &reader::LogRecord| {
+        let line = if timestamps {
+            format!("{} {}", r.time, r.log)
+        } else {
+            r.log.clone()
+        };
+        if r.stream == "stderr" {
+            let mut o = std::io::stderr().lock();
+            let _ = o.write_all(line.as_bytes());
+        } else {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(line.as_bytes()).and_then(|_| o.flush());
+        }
+    };
+    recs.iter().for_each(emit);
+    if !follow || until.is_some() {
+        return Ok(0);
+    }
+    loop {
+        let (new, off) = reader::read_from(&path, offset)?;
+        offset = off;
+        new.iter().for_each(emit);
+        if new.is_empty() {
+            let st = e.live_state(&rec);
+            let monitor = berth_engine::state::status::monitor_alive(&st);
+            if !st.status.is_live() && !monitor {
+                let (rest, _) = reader::read_from(&path, offset)?;
+                rest.iter().for_each(emit);
+                return Ok(0);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn top(g: &Globals, container: &str) -> anyhow::Result<i32> {
+    let e = Engine::open(&g.root)?;
+    let rec = find(&e, container)?;
+    let st = e.live_state(&rec);
+    if !matches!(st.status, Status::Running | Status::Paused) {
+        bail!(
+            "Error response from daemon: container {} is not running",
+            rec.id
+        );
+    }
+    let pids = e.runtime_for(&rec).pids(&rec.id).map_err(daemon_error)?;
+    let mut out = String::from("UID\tPID\tPPID\tC\tSTIME\tTTY\tTIME\tCMD\n");
+    for pid in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |k: &str| {
+            stat.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+                .unwrap_or_default()
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| {
+                b.split(|c| *c == 0)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{}\t{pid}\t{}\t0\t-\t?\t-\t{cmd}\n",
+            field("Uid:"),
+            field("PPid:")
+        ));
+    }
+    for line in out.lines() {
+        println!("{}", line.split('\t').collect::<Vec<_>>().join("    "));
+    }
+    Ok(0)
+}
+
+fn inspect(g: &Globals, format: Option<String>, names: &[String]) -> anyhow::Result<i32> {
+    let e = Engine::open(&g.root)?;
+    let mut vals = Vec::new();
+    let mut code = 0;
+    for n in names {
+        match e.find(n) {
+            Ok(rec) => vals.push(e.inspect(&rec)),
+            Err(_) => {
+                eprintln!("Error: No such object: {n}");
+                code = 1;
+            }
+        }
+    }
+    match format {
+        Some(f) => {
+            for v in &vals {
+                println!("{}", berth_template::render(&f, v)?);
+            }
+        }
+        None => println!("{}", serde_json::to_string_pretty(&vals)?),
+    }
+    Ok(code)
 }

@@ -1,0 +1,47 @@
+//! Releasing what a container holds when it stops (mounts, network) and removing it.
+
+use super::Engine;
+use crate::error::{EngineError, Result};
+use crate::state::ContainerRecord;
+use std::time::Duration;
+
+impl Engine {
+    /// After the container's processes are gone: unmount its root filesystem and release
+    /// its network; with `remove`, also delete its files and record. Idempotent. Takes no
+    /// lock: the monitor calls it (through `berth container-cleanup`) while a `stop` may
+    /// hold the lock waiting for that monitor.
+    pub fn cleanup(&self, rec: &ContainerRecord, remove: bool) -> Result<()> {
+        let _ = self.runtime_for(rec).delete(&rec.id, true);
+        if remove {
+            let dir = self.layout.container(&rec.id);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .map_err(|e| EngineError::io(format!("remove {}", dir.display()), e))?;
+            }
+            self.db.delete(&rec.id)?;
+        }
+        Ok(())
+    }
+
+    /// `rm [-f]`: a running container needs `-f` (it is killed first).
+    pub fn remove(&self, rec: &ContainerRecord, force: bool, _volumes: bool) -> Result<()> {
+        let _lock = self.lock(&rec.id)?;
+        let st = self.live_state(rec);
+        if st.status.is_live() {
+            if !force {
+                let what = if st.status == crate::state::Status::Paused {
+                    "paused"
+                } else {
+                    "running"
+                };
+                return Err(EngineError::Conflict(format!(
+                    "You cannot remove a {what} container {}. Stop the container before attempting removal or force remove",
+                    rec.id
+                )));
+            }
+            self.stop_locked(rec, Some(0))?;
+        }
+        self.wait_monitor_gone(rec, Some(Duration::from_secs(30)));
+        self.cleanup(rec, true)
+    }
+}

@@ -1,0 +1,306 @@
+//! `create`: a record, a directory with the bundle, and a root filesystem.
+
+use super::{basic_spec, Engine};
+use crate::error::{EngineError, Result};
+use crate::monitor::{HealthCheck, RestartPolicy};
+use crate::names;
+use crate::runtime_client::resolve_runtime;
+use crate::spec::{RunOptions, SpecContext};
+use crate::state::status::{self, LiveState};
+use crate::state::{ContainerConfig, ContainerRecord};
+use oci_spec::image::ImageConfiguration;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The image a container is made from.
+#[derive(Debug, Clone)]
+pub struct ImageInfo {
+    /// As the user named it.
+    pub reference: String,
+    /// `sha256:...`; empty for `--rootfs`.
+    pub id: String,
+    pub config: ImageConfiguration,
+}
+
+/// Everything `berth create`/`run` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub name: Option<String>,
+    pub image: Option<ImageInfo>,
+    /// `--rootfs DIR` instead of an image.
+    pub rootfs_dir: Option<PathBuf>,
+    pub options: RunOptions,
+    pub restart: RestartPolicy,
+    pub auto_remove: bool,
+    /// `--runtime`: a name or a path.
+    pub runtime: String,
+    pub log_opts: BTreeMap<String, String>,
+    /// `--network`: bridge (default), none, host, or a network name.
+    pub network: String,
+    pub publish: Vec<String>,
+}
+
+/// Parses `max-size` values such as `10m`, `1g`, `512k`.
+pub fn parse_log_size(s: &str) -> Result<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, mult) = match s.chars().last() {
+        Some('k') => (&s[..s.len() - 1], 1024),
+        Some('m') => (&s[..s.len() - 1], 1024 * 1024),
+        Some('g') => (&s[..s.len() - 1], 1024 * 1024 * 1024),
+        _ => (s.as_str(), 1),
+    };
+    num.parse::<u64>()
+        .map(|n| n * mult)
+        .map_err(|_| EngineError::Invalid(format!("invalid value for log-opt max-size: {s}")))
+}
+
+impl Engine {
+    /// Creates the container; on any failure nothing is left behind.
+    pub fn create(&self, req: CreateRequest) -> Result<ContainerRecord> {
+        if let Some(n) = &req.name {
+            let n = n.strip_prefix('/').unwrap_or(n);
+            if !names::valid_name(n) {
+                return Err(EngineError::InvalidName(n.to_string()));
+            }
+        }
+        let runtime_name = if req.runtime.is_empty() {
+            crate::runtime_client::DEFAULT_RUNTIME.to_string()
+        } else {
+            req.runtime.clone()
+        };
+        let runtime = resolve_runtime(&runtime_name)?;
+        let id = names::new_id();
+        let name = match &req.name {
+            Some(n) => n.strip_prefix('/').unwrap_or(n).to_string(),
+            None => self.free_random_name()?,
+        };
+        let mut log_max_size = 0;
+        let mut log_max_file = 1;
+        for (k, v) in &req.log_opts {
+            match k.as_str() {
+                "max-size" => log_max_size = parse_log_size(v)?,
+                "max-file" => {
+                    log_max_file = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        EngineError::Invalid(format!("invalid value for log-opt max-file: {v}"))
+                    })?
+                }
+                _ => {
+                    return Err(EngineError::Invalid(format!(
+                        "unknown log opt '{k}' for json-file log driver"
+                    )))
+                }
+            }
+        }
+        let (image_ref, image_id, img) = match (&req.image, &req.rootfs_dir) {
+            (Some(i), _) => (i.reference.clone(), i.id.clone(), i.config.clone()),
+            (None, Some(d)) => (
+                d.display().to_string(),
+                String::new(),
+                ImageConfiguration::default(),
+            ),
+            (None, None) => return Err(EngineError::Invalid("no image given".into())),
+        };
+        let args = basic_spec::command(&img, &req.options)?;
+        let hostname = req
+            .options
+            .hostname
+            .clone()
+            .unwrap_or_else(|| id[..12].to_string());
+        let mut labels: BTreeMap<String, String> = img
+            .config()
+            .as_ref()
+            .and_then(|c| c.labels().clone())
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default();
+        labels.extend(req.options.labels.clone());
+        let health = health_check(&req.options);
+        let stop_signal = req
+            .options
+            .stop_signal
+            .clone()
+            .or_else(|| img.config().as_ref().and_then(|c| c.stop_signal().clone()))
+            .unwrap_or_else(|| "SIGTERM".into());
+        let network = if req.network.is_empty() {
+            "bridge".to_string()
+        } else {
+            req.network.clone()
+        };
+        let cgroup_path = format!("/berth/{id}");
+        let host_config = json!({
+            "Binds": null,
+            "NetworkMode": network,
+            "PortBindings": {},
+            "RestartPolicy": req.restart,
+            "AutoRemove": req.auto_remove,
+            "Runtime": runtime_name,
+            "LogConfig": {"Type": "json-file", "Config": req.log_opts},
+            "Privileged": req.options.privileged,
+            "ReadonlyRootfs": req.options.read_only,
+            "CapAdd": req.options.cap_add,
+            "CapDrop": req.options.cap_drop,
+            "Memory": req.options.memory.unwrap_or(0),
+            "MemorySwap": req.options.memory_swap.unwrap_or(0),
+            "NanoCpus": req.options.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+            "CpuShares": req.options.cpu_shares.unwrap_or(0),
+            "PidsLimit": req.options.pids_limit,
+            "Init": req.options.init,
+            "CgroupParent": "",
+        });
+        let config = ContainerConfig {
+            rootfs: req.rootfs_dir.clone(),
+            path: args[0].clone(),
+            args: args[1..].to_vec(),
+            entrypoint: req.options.entrypoint.clone(),
+            cmd: req.options.cmd.clone(),
+            env: basic_spec::environment(&img, &req.options, &hostname),
+            working_dir: req.options.workdir.clone().unwrap_or_default(),
+            user: req.options.user.clone().unwrap_or_default(),
+            hostname: hostname.clone(),
+            domainname: req.options.domainname.clone().unwrap_or_default(),
+            tty: req.options.tty,
+            open_stdin: req.options.interactive,
+            labels,
+            exposed_ports: Vec::new(),
+            stop_signal,
+            stop_timeout: req.options.stop_timeout,
+            health,
+            runtime,
+            runtime_name,
+            restart: req.restart,
+            auto_remove: req.auto_remove,
+            network_mode: network,
+            port_bindings: req.publish.clone(),
+            mounts: Vec::new(),
+            anonymous_volumes: Vec::new(),
+            log_max_size,
+            log_max_file,
+            log_opts: req.log_opts.clone(),
+            cgroup_path: cgroup_path.clone(),
+            host_config,
+        };
+        let rec = ContainerRecord {
+            id: id.clone(),
+            name,
+            image: image_ref,
+            image_id,
+            created: status::now_rfc3339(),
+            config,
+        };
+        let dir = self.layout.container(&id);
+        std::fs::create_dir_all(self.layout.bundle(&id))
+            .map_err(|e| EngineError::io(format!("create {}", dir.display()), e))?;
+        if let Err(e) = self.db.insert(&rec) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        match self.prepare_bundle(&rec, &img, &req.options) {
+            Ok(()) => Ok(rec),
+            Err(e) => {
+                let _ = self.cleanup(&rec, true);
+                Err(e)
+            }
+        }
+    }
+
+    fn free_random_name(&self) -> Result<String> {
+        for attempt in 0..20 {
+            let n = names::random_name(attempt);
+            if !self.db.name_taken(&n)? {
+                return Ok(n);
+            }
+        }
+        Ok(names::random_name(99))
+    }
+
+    /// Root filesystem, /etc files and config.json.
+    fn prepare_bundle(
+        &self,
+        rec: &ContainerRecord,
+        img: &ImageConfiguration,
+        opts: &RunOptions,
+    ) -> Result<()> {
+        let dir = self.layout.container(&rec.id);
+        let rootfs = self.rootfs_path(rec)?;
+        let hostname_file = dir.join("hostname");
+        let hosts_file = dir.join("hosts");
+        let resolv = dir.join("resolv.conf");
+        let w = |p: &PathBuf, s: String| {
+            std::fs::write(p, s).map_err(|e| EngineError::io(format!("write {}", p.display()), e))
+        };
+        w(&hostname_file, format!("{}\n", rec.config.hostname))?;
+        w(
+            &hosts_file,
+            format!(
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n",
+                rec.config.hostname
+            ),
+        )?;
+        w(&resolv, host_resolv_conf())?;
+        let ctx = SpecContext {
+            container_id: rec.id.clone(),
+            rootfs,
+            hosts_file: Some(hosts_file),
+            resolv_conf: Some(resolv),
+            hostname_file: Some(hostname_file),
+            netns_path: None,
+            host_network: rec.config.network_mode == "host",
+            extra_mounts: Vec::new(),
+            cgroups_path: rec.config.cgroup_path.clone(),
+            init_path: None,
+            join_namespaces: Vec::new(),
+        };
+        let spec = basic_spec::build(img, opts, &ctx)?;
+        let cfg = self.layout.bundle(&rec.id).join("config.json");
+        w(&cfg, serde_json::to_string_pretty(&spec).expect("json"))?;
+        status::write(&dir, &LiveState::new_created())
+            .map_err(|e| EngineError::io(format!("write status in {}", dir.display()), e))
+    }
+
+    /// Where the container's root filesystem is (mounted) on the host.
+    pub fn rootfs_path(&self, rec: &ContainerRecord) -> Result<PathBuf> {
+        match &rec.config.rootfs {
+            Some(d) => Ok(d.clone()),
+            None => Err(EngineError::Other(
+                "images are not available yet in this build; use --rootfs DIR".into(),
+            )),
+        }
+    }
+}
+
+/// The host's resolver configuration without loopback name servers (unreachable from a
+/// container's own network namespace), as Docker filters it.
+fn host_resolv_conf() -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let kept: Vec<&str> = host
+        .lines()
+        .filter(|l| {
+            let mut f = l.split_whitespace();
+            !(f.next() == Some("nameserver")
+                && f.next()
+                    .is_some_and(|a| a.starts_with("127.") || a == "::1"))
+        })
+        .collect();
+    let mut out = kept.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// `--health-*` flags as a runnable check (image HEALTHCHECK support comes with the
+/// full spec builder).
+fn health_check(opts: &RunOptions) -> Option<HealthCheck> {
+    let h = &opts.health;
+    if h.no_healthcheck {
+        return None;
+    }
+    let cmd = h.cmd.as_ref()?;
+    Some(HealthCheck {
+        argv: vec!["/bin/sh".into(), "-c".into(), cmd.clone()],
+        interval_ms: h.interval.map(|d| d.as_millis() as u64).unwrap_or(30_000),
+        timeout_ms: h.timeout.map(|d| d.as_millis() as u64).unwrap_or(30_000),
+        start_period_ms: h.start_period.map(|d| d.as_millis() as u64).unwrap_or(0),
+        retries: h.retries.unwrap_or(3),
+    })
+}

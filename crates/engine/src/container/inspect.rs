@@ -1,0 +1,186 @@
+//! Docker-compatible `inspect` JSON and `ps` rows.
+
+use super::Engine;
+use crate::state::status::{LiveState, Status};
+use crate::state::ContainerRecord;
+use serde_json::{json, Value};
+
+impl Engine {
+    /// `docker inspect`'s object for a container.
+    pub fn inspect(&self, rec: &ContainerRecord) -> Value {
+        let st = self.live_state(rec);
+        let c = &rec.config;
+        let mut state = json!({
+            "Status": st.status.as_str(),
+            "Running": matches!(st.status, Status::Running | Status::Paused),
+            "Paused": st.status == Status::Paused,
+            "Restarting": st.status == Status::Restarting,
+            "OOMKilled": st.oom_killed,
+            "Dead": st.status == Status::Dead,
+            "Pid": st.pid,
+            "ExitCode": st.exit_code,
+            "Error": st.error,
+            "StartedAt": st.started_at,
+            "FinishedAt": st.finished_at,
+        });
+        if let Some(h) = &st.health {
+            state["Health"] = serde_json::to_value(h).unwrap_or(Value::Null);
+        }
+        let labels: Value = serde_json::to_value(&c.labels).unwrap_or(json!({}));
+        let dir = self.layout.container(&rec.id);
+        json!({
+            "Id": rec.id,
+            "Created": rec.created,
+            "Path": c.path,
+            "Args": c.args,
+            "State": state,
+            "Image": rec.image_id,
+            "ResolvConfPath": dir.join("resolv.conf"),
+            "HostnamePath": dir.join("hostname"),
+            "HostsPath": dir.join("hosts"),
+            "LogPath": self.layout.log(&rec.id),
+            "Name": format!("/{}", rec.name),
+            "RestartCount": st.restart_count,
+            "Driver": "overlay",
+            "Platform": "linux",
+            "HostConfig": c.host_config,
+            "Mounts": c.mounts,
+            "Config": {
+                "Hostname": c.hostname,
+                "Domainname": c.domainname,
+                "User": c.user,
+                "AttachStdin": false,
+                "Tty": c.tty,
+                "OpenStdin": c.open_stdin,
+                "Env": c.env,
+                "Cmd": if c.cmd.is_empty() { Value::Null } else { json!(c.cmd) },
+                "Image": rec.image,
+                "WorkingDir": c.working_dir,
+                "Entrypoint": c.entrypoint,
+                "Labels": labels,
+                "StopSignal": c.stop_signal,
+                "StopTimeout": c.stop_timeout,
+                "Healthcheck": c.health.as_ref().map(|h| json!({
+                    "Test": std::iter::once("CMD".to_string()).chain(h.argv.iter().cloned()).collect::<Vec<_>>(),
+                    "Interval": h.interval_ms * 1_000_000,
+                    "Timeout": h.timeout_ms * 1_000_000,
+                    "StartPeriod": h.start_period_ms * 1_000_000,
+                    "Retries": h.retries,
+                })),
+            },
+            "NetworkSettings": {
+                "Networks": {},
+                "Ports": {},
+            },
+        })
+    }
+
+    /// One `ps --format json` row (Docker's field names).
+    pub fn ps_row(&self, rec: &ContainerRecord, st: &LiveState, no_trunc: bool) -> Value {
+        let cmd = std::iter::once(rec.config.path.clone())
+            .chain(rec.config.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let command = if no_trunc {
+            format!("\"{cmd}\"")
+        } else {
+            format!("\"{}\"", truncate(&cmd, 20))
+        };
+        let labels = rec
+            .config
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        json!({
+            "ID": if no_trunc { rec.id.clone() } else { rec.id[..12].to_string() },
+            "Image": rec.image,
+            "Command": command,
+            "CreatedAt": rec.created,
+            "RunningFor": ago(&rec.created),
+            "Status": status_text(st),
+            "State": st.status.as_str(),
+            "Ports": rec.config.port_bindings.join(", "),
+            "Names": rec.name,
+            "Labels": labels,
+            "LabelMap": rec.config.labels,
+            "Mounts": "",
+            "Networks": rec.config.network_mode,
+            "Size": "",
+        })
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Seconds since an RFC 3339 time.
+fn since(t: &str) -> Option<i64> {
+    let t = chrono::DateTime::parse_from_rfc3339(t).ok()?;
+    Some(
+        (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+            .num_seconds()
+            .max(0),
+    )
+}
+
+/// Docker's human durations: "Less than a second", "3 seconds", "About a minute", ...
+pub fn human_duration(secs: i64) -> String {
+    match secs {
+        s if s < 1 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s < 120 => "About a minute".into(),
+        s if s < 3600 => format!("{} minutes", s / 60),
+        s if s < 7200 => "About an hour".into(),
+        s if s < 48 * 3600 => format!("{} hours", s / 3600),
+        s if s < 14 * 86400 => format!("{} days", s / 86400),
+        s if s < 60 * 86400 => format!("{} weeks", s / (7 * 86400)),
+        s if s < 365 * 86400 => format!("{} months", s / (30 * 86400)),
+        s => format!("{} years", s / (365 * 86400)),
+    }
+}
+
+fn ago(t: &str) -> String {
+    since(t)
+        .map(|s| format!("{} ago", human_duration(s)))
+        .unwrap_or_default()
+}
+
+/// `ps`'s STATUS column.
+pub fn status_text(st: &LiveState) -> String {
+    let up = || {
+        since(&st.started_at)
+            .map(human_duration)
+            .unwrap_or_default()
+    };
+    match st.status {
+        Status::Created => "Created".into(),
+        Status::Running | Status::Paused => {
+            let mut s = format!("Up {}", up());
+            if st.status == Status::Paused {
+                s.push_str(" (Paused)");
+            } else if let Some(h) = &st.health {
+                let hs = if h.status == "starting" {
+                    "health: starting"
+                } else {
+                    h.status.as_str()
+                };
+                s.push_str(&format!(" ({hs})"));
+            }
+            s
+        }
+        Status::Restarting => format!("Restarting ({}) {}", st.exit_code, ago(&st.finished_at)),
+        Status::Removing => "Removal In Progress".into(),
+        Status::Exited => format!("Exited ({}) {}", st.exit_code, ago(&st.finished_at)),
+        Status::Dead => "Dead".into(),
+    }
+}
