@@ -607,6 +607,17 @@ fn cgroups_bpf_device_program_instructions() {
     .unwrap();
     assert_eq!(got, want);
 
+    // linux.devices entries become rwm allow rules.
+    let devs: Vec<oci_spec::runtime::LinuxDevice> = serde_json::from_str(
+        r#"[{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229},
+            {"path": "/dev/fifo", "type": "p", "major": 0, "minor": 0}]"#,
+    )
+    .unwrap();
+    let allow = berth_runtime::cgroups::allow_rules_for_devices(&devs);
+    assert_eq!(allow.len(), 1);
+    assert_eq!(allow[0].to_string(), "c 10:229 rwm");
+    assert!(allow[0].allow());
+
     let e = device_program(&rule(r#"[{"allow": true, "type": "c", "major": -5}]"#))
         .unwrap_err()
         .to_string();

@@ -248,6 +248,9 @@ fn cgroups_task_joins_is_listed_frozen_thawed_and_killed() {
     let t0 = cpu_ticks(child.pid());
     std::thread::sleep(Duration::from_millis(150));
     assert_eq!(cpu_ticks(child.pid()), t0, "a frozen task used CPU");
+    // Signalling a paused container leaves it paused.
+    cg.0.kill_all(0).unwrap();
+    assert!(cg.0.is_frozen().unwrap());
 
     cg.0.thaw().unwrap();
     assert!(!cg.0.is_frozen().unwrap());
@@ -464,4 +467,53 @@ fn cgroups_errors_name_the_spec_field() {
     // A too-small memory limit for a running task fails naming the field and file.
     let e = Cgroup::new(Some("/"), "x").unwrap_err().to_string();
     assert!(e.contains("linux.cgroupsPath"), "{e}");
+}
+
+/// Prints what create + apply + destroy cost on this host (no threshold: performance
+/// is measured, not asserted). Run: cargo test -p berth-runtime --test cgroups_host
+/// -- --ignored --nocapture cgroups_measure
+#[test]
+#[ignore]
+fn cgroups_measure_create_apply_destroy() {
+    if !is_root() {
+        return;
+    }
+    let r = resources(
+        r#"{"memory": {"limit": 268435456}, "pids": {"limit": 1024},
+            "cpu": {"shares": 1024},
+            "devices": [{"allow": false, "access": "rwm"}]}"#,
+    );
+    let n = 200;
+    let (mut tc, mut ta, mut td) = (Vec::new(), Vec::new(), Vec::new());
+    let _warm = Cgroup::new(Some("/berth-measure/warm"), "warm").unwrap();
+    for _ in 0..n {
+        let name = unique_name("m");
+        let t0 = Instant::now();
+        let cg = Cgroup::new(Some(&format!("/berth-measure/{name}")), &name).unwrap();
+        cg.create().unwrap();
+        let t1 = Instant::now();
+        cg.apply(&r).unwrap();
+        let t2 = Instant::now();
+        cg.destroy().unwrap();
+        let t3 = Instant::now();
+        tc.push(t1 - t0);
+        ta.push(t2 - t1);
+        td.push(t3 - t2);
+    }
+    for (what, v) in [
+        ("new+create", &mut tc),
+        ("apply", &mut ta),
+        ("destroy", &mut td),
+    ] {
+        v.sort();
+        eprintln!(
+            "{what}: median {:?} p90 {:?} (n={n}, layout {:?})",
+            v[n / 2],
+            v[n * 9 / 10],
+            host_layout().unwrap()
+        );
+    }
+    for (_, d) in _warm.hierarchy_dirs() {
+        let _ = std::fs::remove_dir(d.parent().unwrap());
+    }
 }

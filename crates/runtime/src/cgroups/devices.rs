@@ -7,7 +7,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
 
 use super::error::CgroupError;
 use super::{bpf, Cgroup, Layout};
@@ -79,6 +79,33 @@ pub fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
         rule(C, Some(136), None, "rwm"),
         rule(C, Some(10), Some(200), "rwm"),
     ]
+}
+
+/// Allow rules (rwm) for the devices a config creates in the container (linux.devices),
+/// which runc also allows implicitly; append them to linux.resources.devices.
+pub fn allow_rules_for_devices(devices: &[LinuxDevice]) -> Vec<LinuxDeviceCgroup> {
+    devices
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.typ(),
+                LinuxDeviceType::C | LinuxDeviceType::U | LinuxDeviceType::B
+            )
+        })
+        .map(|d| {
+            let mut r = LinuxDeviceCgroup::default();
+            r.set_allow(true);
+            r.set_typ(Some(if d.typ() == LinuxDeviceType::B {
+                LinuxDeviceType::B
+            } else {
+                LinuxDeviceType::C
+            }));
+            r.set_major(Some(d.major()));
+            r.set_minor(Some(d.minor()));
+            r.set_access(Some("rwm".to_owned()));
+            r
+        })
+        .collect()
 }
 
 /// Validates and normalizes spec rules; `field` prefix "linux.resources.devices".

@@ -58,19 +58,30 @@ impl Cgroup {
 
     /// Sends `signal` to every process: cgroup.kill for SIGKILL where cgroup2 has it,
     /// else freeze, signal each pid, thaw (so that none can fork away meanwhile).
+    /// A cgroup that was paused stays paused, except after SIGKILL (frozen tasks
+    /// could not die).
     pub fn kill_all(&self, signal: i32) -> Result<(), CgroupError> {
         if signal == libc::SIGKILL {
             if let Some(u) = &self.unified {
                 match fsio::write_raw(&u.dir.join("cgroup.kill"), "1") {
-                    Ok(()) => return Ok(()),
-                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !u.dir.exists() => {
+                    Ok(()) => {
+                        // On hybrid hosts a v1 freezer may still hold the killed tasks.
+                        if self.is_frozen().unwrap_or(false) {
+                            self.thaw()?;
+                        }
+                        return Ok(());
+                    }
+                    Err(e) if !u.dir.exists() => {
                         return Err(CgroupError::io("killing", u.dir.clone(), e))
                     }
-                    Err(_) => {} // older kernel: fall through
+                    Err(_) => {} // kernel without cgroup.kill: fall through
                 }
             }
         }
-        self.freeze()?;
+        let was_frozen = self.is_frozen().unwrap_or(false);
+        if !was_frozen {
+            self.freeze()?;
+        }
         let mut first_err = None;
         match self.pids() {
             Ok(pids) => {
@@ -88,7 +99,9 @@ impl Cgroup {
             }
             Err(e) => first_err = Some(e),
         }
-        self.thaw()?;
+        if !was_frozen || signal == libc::SIGKILL {
+            self.thaw()?;
+        }
         first_err.map_or(Ok(()), Err)
     }
 

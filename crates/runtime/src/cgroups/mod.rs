@@ -26,7 +26,7 @@ pub use convert::{
     blkio_weight_to_io_weight, cpu_max, hugetlb_file_prefix, io_max_line, memory_swap_v2,
     shares_to_weight,
 };
-pub use devices::default_device_rules;
+pub use devices::{allow_rules_for_devices, default_device_rules};
 pub use error::CgroupError;
 pub use hierarchy::{Hierarchies, UnifiedMount, V1Mount};
 pub use stats::Stats;
