@@ -139,7 +139,7 @@ fn cgroups_fake_v2_full_update_writes_exactly_the_converted_files() {
             ("memory.low", "52428800"),
             ("memory.swap.max", "209715200"),
             ("memory.high", "90000000"),
-            ("cpu.weight", "39"),
+            ("cpu.weight", "100"),
             ("cpu.max", "50000 100000"),
             ("cpu.max.burst", "1000"),
             ("cpu.idle", "1"),

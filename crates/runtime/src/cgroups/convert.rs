@@ -2,11 +2,13 @@
 
 use super::error::CgroupError;
 
-/// cpu.shares (2..=262144) to cpu.weight (1..=10000), the linear mapping runc uses:
-/// 2 -> 1, 262144 -> 10000 (1024 -> 39).
+/// cpu.shares (2..=262144) to cpu.weight (1..=10000) with the log-quadratic mapping
+/// runc (>= 1.3.2) and crun (>= 1.23) use, which keeps the defaults aligned:
+/// 2 -> 1, 1024 -> 100, 262144 -> 10000 (rounded up).
 pub fn shares_to_weight(shares: u64) -> u64 {
-    let s = shares.clamp(2, 262_144);
-    1 + ((s - 2) * 9999) / 262_142
+    let l = (shares.clamp(2, 262_144) as f64).log2();
+    let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+    (10f64.powf(exponent).ceil() as u64).clamp(1, 10_000)
 }
 
 /// blkio.weight (10..=1000) to io.weight (1..=10000), linear: 10 -> 1, 1000 -> 10000.
@@ -132,7 +134,8 @@ mod tests {
     #[test]
     fn conversions() {
         assert_eq!(shares_to_weight(2), 1);
-        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(1024), 100);
+        assert_eq!(shares_to_weight(512), 59);
         assert_eq!(shares_to_weight(262_144), 10_000);
         assert_eq!(blkio_weight_to_io_weight(10), 1);
         assert_eq!(blkio_weight_to_io_weight(1000), 10_000);
