@@ -331,3 +331,40 @@ fn rules_repeating_the_default_action_are_accepted() {
     .unwrap();
     assert!(f.instructions() > 0);
 }
+
+#[test]
+fn cached_compile_reuses_the_program_and_it_still_works() {
+    if !is_root() {
+        return;
+    }
+    let cache = TempDir::new("berth-seccomp-cache").unwrap();
+    let dir = cache.path().join("c");
+    let s = seccomp(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["mkdir", "mkdirat", "bogus_name_1"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}]}"#,
+    );
+    let first = SeccompFilter::compile_cached(&s, &dir).unwrap();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let second = SeccompFilter::compile_cached(&s, &dir).unwrap();
+    assert_eq!(first.instructions(), second.instructions());
+    assert_eq!(second.warnings(), first.warnings());
+    let p = CString::new(cache.path().join("x").to_str().unwrap()).unwrap();
+    let st = run_filtered(&second, |_| mkdir_errno(&p, 0o755));
+    assert_eq!(st, WaitStatus::Exited(st.pid().unwrap(), libc::EXDEV));
+    // A damaged cache entry is ignored and rewritten.
+    std::fs::write(&files[0], b"garbage").unwrap();
+    let third = SeccompFilter::compile_cached(&s, &dir).unwrap();
+    assert_eq!(third.instructions(), first.instructions());
+    assert!(std::fs::read(&files[0]).unwrap().len() > 100);
+    // A different profile gets its own entry.
+    let other = seccomp(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_KILL"}]}"#,
+    );
+    SeccompFilter::compile_cached(&other, &dir).unwrap();
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+}

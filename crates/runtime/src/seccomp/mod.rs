@@ -4,6 +4,7 @@
 //! (validation, libseccomp rule building, BPF generation); [`SeccompFilter::install`] in
 //! the child is a single seccomp(2) call loading the ready BPF program.
 
+mod cache;
 mod compile;
 mod install;
 mod listener;
