@@ -113,3 +113,7 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     );
     p
 }
+
+/// A real registry for tests (docker-registry on 127.0.0.1).
+pub mod registry;
+pub use registry::Registry;

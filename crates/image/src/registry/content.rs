@@ -21,3 +21,40 @@ pub trait ImageContent: Send + Sync + 'static {
     /// The manifest digest a local name or id refers to.
     fn resolve(&self, name: &str) -> Result<String, StoreError>;
 }
+
+/// The image store behind pull and push.
+impl ImageContent for crate::Store {
+    fn has_blob(&self, digest: &str) -> bool {
+        crate::digest::parse(digest).is_ok_and(|d| crate::Store::has_blob(self, &d))
+    }
+
+    fn write_blob(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<(), StoreError> {
+        Ok(crate::Store::write_blob(
+            self,
+            desc.digest(),
+            Some(desc.size()),
+            reader,
+        )?)
+    }
+
+    fn ingest_layer(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<(), StoreError> {
+        Ok(crate::Store::ingest_layer(self, desc, reader)?)
+    }
+
+    fn read_blob(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
+        let d = crate::digest::parse(digest)?;
+        Ok(crate::Store::read_blob(self, &d)?)
+    }
+
+    fn register_image(&self, names: &[String], manifest_digest: &str) -> Result<(), StoreError> {
+        let d = crate::digest::parse(manifest_digest)?;
+        crate::Store::register_image(self, names, &d)?;
+        Ok(())
+    }
+
+    fn resolve(&self, name: &str) -> Result<String, StoreError> {
+        Ok(crate::Store::resolve(self, name)?
+            .manifest_digest
+            .to_string())
+    }
+}

@@ -184,10 +184,13 @@ pub async fn pull_async<S: ImageContent>(
         .authenticate(&oci_ref, RegistryOperation::Pull)
         .await?;
 
-    // Config first (small), then layers in parallel.
-    if !store.has_blob(config.digest().as_ref()) {
-        fetch_into_store(&session, &oci_ref, &config, store.clone(), None, false).await?;
-    }
+    // Config first, held in memory (it is small) and stored only once every layer is in:
+    // a failed pull leaves no config or manifest behind.
+    let config_body = if store.has_blob(config.digest().as_ref()) {
+        None
+    } else {
+        Some(fetch_to_memory(&session, &oci_ref, &config).await?)
+    };
     let results: Vec<Result<(), RegistryError>> =
         futures_util::stream::iter(missing.iter().map(|l| {
             let session = &session;
@@ -196,9 +199,8 @@ pub async fn pull_async<S: ImageContent>(
             let progress = progress.clone();
             async move {
                 let d = l.digest().to_string();
-                progress.start(&d, l.size(), "Downloading");
-                let r = fetch_into_store(session, oci_ref, l, store, Some(progress.as_ref()), true)
-                    .await;
+                progress.start(&d, l.size(), "Pulling fs layer");
+                let r = fetch_layer(session, oci_ref, l, store, progress.as_ref()).await;
                 if r.is_ok() {
                     progress.finish(&d, "Pull complete");
                 } else {
@@ -214,6 +216,9 @@ pub async fn pull_async<S: ImageContent>(
         return Err(e);
     }
 
+    if let Some(body) = config_body {
+        write_blob(store.clone(), &config, body).await?;
+    }
     // The manifest last: once it is stored, the image is complete.
     let mdesc = Descriptor::new(
         MediaType::from(manifest_media_type.as_str()),
@@ -226,27 +231,16 @@ pub async fn pull_async<S: ImageContent>(
         })?,
     );
     if !store.has_blob(&manifest_digest) {
-        let s = store.clone();
-        let body = manifest_body.clone();
-        let md = mdesc.clone();
-        tokio::task::spawn_blocking(move || s.write_blob(&md, &mut body.as_ref()))
-            .await
-            .map_err(|e| RegistryError::Other(format!("store task: {e}")))?
-            .map_err(|source| RegistryError::Store {
-                context: format!("store manifest {manifest_digest}"),
-                source,
-            })?;
+        write_blob(store.clone(), &mdesc, manifest_body.to_vec()).await?;
     }
-    let name = match reference.tag() {
-        Some(_) => reference
-            .with_tag(reference.tag().unwrap_or_default())?
-            .to_string(),
-        None => reference.to_string(),
+    // A pull by digest alone names nothing (as in Docker); the image is found by digest.
+    let names: Vec<String> = match reference.tag() {
+        Some(t) => vec![reference.with_tag(t)?.to_string()],
+        None => Vec::new(),
     };
     {
         let s = store.clone();
         let md = manifest_digest.clone();
-        let names = vec![name];
         tokio::task::spawn_blocking(move || s.register_image(&names, &md))
             .await
             .map_err(|e| RegistryError::Other(format!("store task: {e}")))?
@@ -271,26 +265,19 @@ pub async fn pull_async<S: ImageContent>(
     })
 }
 
-/// Streams blob `desc` from the registry into the store (unpacking it if `layer`).
-async fn fetch_into_store<S: ImageContent>(
+/// Streams layer `desc` from the registry into the store, which unpacks it on the way.
+async fn fetch_layer<S: ImageContent>(
     session: &Session,
     oci_ref: &oci_client::Reference,
     desc: &Descriptor,
     store: Arc<S>,
-    progress: Option<&Progress>,
-    layer: bool,
+    progress: &Progress,
 ) -> Result<(), RegistryError> {
     let digest = desc.digest().to_string();
     let (feeder, mut reader) = pipe::channel();
     let d2 = desc.clone();
-    let consumer = tokio::task::spawn_blocking(move || {
-        if layer {
-            store.ingest_layer(&d2, &mut reader)
-        } else {
-            store.write_blob(&d2, &mut reader)
-        }
-    });
-    let downloaded = download(session, oci_ref, desc, &feeder, progress).await;
+    let consumer = tokio::task::spawn_blocking(move || store.ingest_layer(&d2, &mut reader));
+    let downloaded = download(session, oci_ref, desc, &feeder, Some(progress)).await;
     match &downloaded {
         Ok(()) => feeder.finish(),
         Err(e) => feeder.fail(std::io::Error::other(e.to_string())).await,
@@ -299,6 +286,7 @@ async fn fetch_into_store<S: ImageContent>(
         .await
         .map_err(|e| RegistryError::Other(format!("store task for {digest}: {e}")))?;
     match (downloaded, stored) {
+        // The store refused the layer (e.g. a hostile tar entry) and stopped reading.
         (Err(RegistryError::Other(m)), Err(source)) if m == CONSUMER_GONE => {
             Err(RegistryError::Store {
                 context: format!("layer {digest}"),
@@ -307,11 +295,49 @@ async fn fetch_into_store<S: ImageContent>(
         }
         (Err(e), _) => Err(e),
         (Ok(()), Err(source)) => Err(RegistryError::Store {
-            context: format!("{} {digest}", if layer { "layer" } else { "blob" }),
+            context: format!("layer {digest}"),
             source,
         }),
         (Ok(()), Ok(())) => Ok(()),
     }
+}
+
+/// Downloads a small blob (a config) into memory, verified.
+async fn fetch_to_memory(
+    session: &Session,
+    oci_ref: &oci_client::Reference,
+    desc: &Descriptor,
+) -> Result<Vec<u8>, RegistryError> {
+    let (feeder, mut reader) = pipe::channel();
+    let consumer = tokio::task::spawn_blocking(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut v).map(|_| v)
+    });
+    let downloaded = download(session, oci_ref, desc, &feeder, None).await;
+    match &downloaded {
+        Ok(()) => feeder.finish(),
+        Err(e) => feeder.fail(std::io::Error::other(e.to_string())).await,
+    }
+    let read = consumer
+        .await
+        .map_err(|e| RegistryError::Other(format!("read task: {e}")))?;
+    downloaded?;
+    read.map_err(|e| RegistryError::Other(format!("blob {}: {e}", desc.digest())))
+}
+
+async fn write_blob<S: ImageContent>(
+    store: Arc<S>,
+    desc: &Descriptor,
+    body: Vec<u8>,
+) -> Result<(), RegistryError> {
+    let d = desc.clone();
+    tokio::task::spawn_blocking(move || store.write_blob(&d, &mut body.as_slice()))
+        .await
+        .map_err(|e| RegistryError::Other(format!("store task: {e}")))?
+        .map_err(|source| RegistryError::Store {
+            context: format!("store blob {}", desc.digest()),
+            source,
+        })
 }
 
 const CONSUMER_GONE: &str = "store stopped reading";
