@@ -517,3 +517,51 @@ fn cgroups_measure_create_apply_destroy() {
         let _ = std::fs::remove_dir(d.parent().unwrap());
     }
 }
+
+#[test]
+fn cgroups_relative_path_nests_under_our_own_cgroup_and_state_round_trips() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let name = unique_name("cg-rel");
+    let cg = Cgroup::new(Some(&name), &name).unwrap();
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let h = Hierarchies::host().unwrap();
+    for (hier, dir) in cg.hierarchy_dirs() {
+        let mine = own
+            .lines()
+            .find_map(|l| {
+                let mut it = l.splitn(3, ':');
+                let _ = it.next();
+                (it.next()? == hier).then(|| it.next().unwrap().to_owned())
+            })
+            .unwrap();
+        let mount = if hier.is_empty() {
+            h.unified.as_ref().unwrap().mount_point.clone()
+        } else {
+            h.v1.iter()
+                .find(|m| m.name == hier)
+                .unwrap()
+                .mount_point
+                .clone()
+        };
+        let want = mount.join(mine.trim_start_matches('/')).join(&name);
+        assert_eq!(dir, want, "hierarchy {hier:?}");
+    }
+    cg.create().unwrap();
+    let cg = TestCgroup(cg);
+    // What a runtime stores in its state file is enough to find the cgroup again.
+    let again = Cgroup::from_hierarchy_dirs(cg.0.cgroups_path(), &cg.0.hierarchy_dirs()).unwrap();
+    assert_eq!(again.hierarchy_dirs(), cg.0.hierarchy_dirs());
+    let mut child = Gated::spawn("sleep 30");
+    again.add_task(child.pid()).unwrap();
+    child.go();
+    assert_eq!(cg.0.pids().unwrap(), vec![child.pid()]);
+    again.kill_all(libc::SIGKILL).unwrap();
+    let _ = child.finish();
+    again.destroy().unwrap();
+    for (_, d) in cg.0.hierarchy_dirs() {
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+}
