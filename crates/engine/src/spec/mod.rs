@@ -10,6 +10,7 @@ mod error;
 mod health;
 pub mod host;
 mod in_root;
+mod init;
 pub mod mounts;
 mod options;
 pub mod parse;
@@ -26,6 +27,7 @@ pub use context::{NamespaceKind, SpecContext};
 pub use error::SpecError;
 pub use health::{healthcheck, image_healthcheck, HealthConfig};
 pub use host::HostInfo;
+pub use init::{install_init, BERTH_INIT};
 pub use options::{
     DeviceMapping, HealthOptions, NamespaceMode, RunOptions, SeccompOpt, SecurityOpts, Ulimit,
 };
