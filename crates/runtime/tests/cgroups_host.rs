@@ -284,11 +284,10 @@ fn cgroups_memory_limit_oom_kills_and_is_counted() {
     cg.0.add_task(child.pid()).unwrap();
     child.go();
     let (st, out, _) = child.finish();
-    use std::os::unix::process::ExitStatusExt;
-    assert!(
-        st.signal() == Some(libc::SIGKILL) || out.trim().is_empty(),
-        "allocation beyond the limit succeeded: {st:?} {out}"
-    );
+    // The OOM killer may pick the shell (no output) or a pipeline member (the shell
+    // then reports a short string); either way the 64 MiB never fit.
+    let full = out.trim().parse::<u64>().is_ok_and(|n| n >= 67108864);
+    assert!(!full, "allocation beyond the limit succeeded: {st:?} {out}");
     assert!(cg.0.oom_kill_count().unwrap() >= 1);
     assert!(cg.0.stats().unwrap().memory.oom_kill >= 1);
 }
