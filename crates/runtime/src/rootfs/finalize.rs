@@ -71,23 +71,30 @@ fn readonly_path(p: &Path) -> Result<(), RootfsError> {
 }
 
 fn mask_path(p: &Path) -> Result<(), RootfsError> {
-    match mount(
-        Some("/dev/null"),
-        p,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    ) {
-        Ok(()) | Err(Errno::ENOENT) => Ok(()),
-        // A directory: cover it with an empty read-only tmpfs instead.
-        Err(Errno::ENOTDIR) => mount(
+    // Look before mounting: a failed bind (file over directory) costs the kernel an RCU
+    // grace period, milliseconds, while a stat costs about a microsecond.
+    let st = match nix::sys::stat::stat(p) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(sys_err("stat maskedPaths entry", p)(e)),
+    };
+    let r = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        // A directory: cover it with an empty read-only tmpfs.
+        mount(
             Some("tmpfs"),
             p,
             Some("tmpfs"),
             MsFlags::MS_RDONLY,
             Some("size=0"),
         )
-        .map_err(sys_err("mask maskedPaths entry", p)),
-        Err(e) => Err(sys_err("mask maskedPaths entry", p)(e)),
-    }
+    } else {
+        mount(
+            Some("/dev/null"),
+            p,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+    };
+    r.map_err(sys_err("mask maskedPaths entry", p))
 }

@@ -69,62 +69,66 @@ impl InRoot {
     /// Like `resolve`, creating missing directories (mode 0755 before umask) on the way.
     /// A dangling symlink on the way is followed inside the root, as the kernel would.
     pub(crate) fn mkdir_all(&self, rel: &Path) -> Result<OwnedFd, Errno> {
+        match self.resolve(rel) {
+            Err(Errno::ENOENT) => self.mkdir_missing(rel),
+            r => r,
+        }
+    }
+
+    /// `mkdir_all` for a path already known not to resolve.
+    pub(crate) fn mkdir_missing(&self, rel: &Path) -> Result<OwnedFd, Errno> {
         let mut path = std::borrow::Cow::Borrowed(rel);
+        let mut known_missing = true;
         for _ in 0..MAX_SYMLINKS {
-            match self.mkdir_all_once(&path)? {
+            match self.mkdir_walk(&path, known_missing)? {
                 Walk::Done(fd) => return Ok(fd),
                 Walk::Redirect(p) => path = std::borrow::Cow::Owned(p),
             }
+            known_missing = false;
         }
         Err(Errno::ELOOP)
     }
 
-    fn mkdir_all_once(&self, rel: &Path) -> Result<Walk, Errno> {
-        match self.resolve(rel) {
-            Err(Errno::ENOENT) => {}
-            r => return r.map(Walk::Done),
-        }
-        let mut cur: Option<OwnedFd> = None;
-        let mut prefix = PathBuf::new();
-        let mut creating = false;
-        for c in rel.iter() {
-            if !creating {
-                prefix.push(c);
-                match self.resolve(&prefix) {
-                    Ok(fd) => {
-                        cur = Some(fd);
-                        continue;
-                    }
-                    Err(Errno::ENOENT) => {
-                        creating = true;
-                        prefix.pop();
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            let parent = cur.as_ref().map_or(self.fd.as_fd(), |f| f.as_fd());
-            match mkdir_in(parent, c) {
-                Ok(fd) => cur = Some(fd),
-                Err(e @ (Errno::ENOTDIR | Errno::ELOOP)) => {
-                    return redirect(parent, &prefix, c, rel, e);
-                }
-                Err(e) => return Err(e),
+    /// Creates the missing tail of `rel` from its deepest existing ancestor: in the
+    /// common case (only the last component missing) that is one lookup of the parent,
+    /// one mkdirat and one open.
+    fn mkdir_walk(&self, rel: &Path, known_missing: bool) -> Result<Walk, Errno> {
+        if !known_missing {
+            match self.resolve(rel) {
+                Err(Errno::ENOENT) => {}
+                r => return r.map(Walk::Done),
             }
         }
-        match cur {
-            Some(fd) => Ok(Walk::Done(fd)),
-            None => self.resolve(rel).map(Walk::Done),
+        let (parent, name) = split(rel)?;
+        let parent_fd = if parent.as_os_str().is_empty() {
+            None
+        } else {
+            match self.mkdir_walk(parent, false)? {
+                Walk::Done(fd) => Some(fd),
+                Walk::Redirect(mut p) => {
+                    p.push(name);
+                    return Ok(Walk::Redirect(p));
+                }
+            }
+        };
+        let dir = parent_fd.as_ref().map_or(self.fd.as_fd(), |f| f.as_fd());
+        match mkdir_in(dir, name) {
+            Ok(fd) => Ok(Walk::Done(fd)),
+            Err(e @ (Errno::ENOTDIR | Errno::ELOOP)) => redirect(dir, parent, name, rel, e),
+            Err(e) => Err(e),
         }
     }
 
-    /// Resolves `rel`, creating it as an empty regular file (and its parents as
-    /// directories) when missing; dangling symlinks are followed inside the root.
-    pub(crate) fn create_file(&self, rel: &Path) -> Result<OwnedFd, Errno> {
+    /// Creates `rel` (known not to resolve) as an empty regular file, its parents as
+    /// directories; dangling symlinks are followed inside the root.
+    pub(crate) fn create_missing_file(&self, rel: &Path) -> Result<OwnedFd, Errno> {
         let mut path = rel.to_path_buf();
-        for _ in 0..MAX_SYMLINKS {
-            match self.resolve(&path) {
-                Err(Errno::ENOENT) => {}
-                r => return r,
+        for i in 0..MAX_SYMLINKS {
+            if i > 0 {
+                match self.resolve(&path) {
+                    Err(Errno::ENOENT) => {}
+                    r => return r,
+                }
             }
             let (parent, name) = split(&path)?;
             let dir = self.mkdir_all(parent)?;

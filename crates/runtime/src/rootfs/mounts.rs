@@ -174,9 +174,10 @@ fn bind(root: &InRoot, dest: &Path, source: &Path, opts: &MountOptions) -> Resul
             let meta = std::fs::metadata(source)
                 .map_err(|e| Fail(format!("source {}: {e}", source.display())))?;
             if meta.is_dir() {
-                root.mkdir_all(dest).ctx("create mount point")?
+                root.mkdir_missing(dest).ctx("create mount point")?
             } else {
-                root.create_file(dest).ctx("create mount point file")?
+                root.create_missing_file(dest)
+                    .ctx("create mount point file")?
             }
         }
         Err(e) => return Err(Fail::from(("resolve destination", e))),

@@ -40,7 +40,10 @@ fn encode(key: &[u8], f: &SeccompFilter) -> Vec<u8> {
     b.extend_from_slice(MAGIC);
     b.extend_from_slice(&(key.len() as u32).to_le_bytes());
     b.extend_from_slice(key);
-    b.extend_from_slice(&(f.flags as u64).to_le_bytes());
+    // c_ulong is u32 on 32-bit targets; the file always holds 64 bits.
+    #[allow(clippy::useless_conversion)]
+    let flags = u64::from(f.flags);
+    b.extend_from_slice(&flags.to_le_bytes());
     b.push(u8::from(f.notify));
     b.extend_from_slice(&(f.warnings.len() as u32).to_le_bytes());
     for w in &f.warnings {
