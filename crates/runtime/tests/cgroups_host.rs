@@ -564,3 +564,54 @@ fn cgroups_relative_path_nests_under_our_own_cgroup_and_state_round_trips() {
         assert!(!d.exists(), "{} left behind", d.display());
     }
 }
+
+#[test]
+fn cgroups_v1_device_update_never_blocks_allowed_devices() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    if Hierarchies::host().unwrap().v1_with("devices").is_none() {
+        eprintln!("skipped: no v1 devices controller");
+        return;
+    }
+    let cg = TestCgroup::new("cg-devupd");
+    let with_kmsg = resources(
+        r#"{"devices": [{"allow": false, "access": "rwm"},
+                        {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rw"}]}"#,
+    );
+    let kmsg_read_only = resources(
+        r#"{"devices": [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "r"}]}"#,
+    );
+    cg.0.apply(&with_kmsg).unwrap();
+    // A task hammering /dev/null while the rules are rewritten must never be refused.
+    let mut child =
+        Gated::spawn("echo start; while :; do echo x > /dev/null || echo REFUSED; done");
+    cg.0.add_task(child.pid()).unwrap();
+    child.go();
+    for i in 0..400 {
+        let r = if i % 2 == 0 {
+            &kmsg_read_only
+        } else {
+            &with_kmsg
+        };
+        cg.0.update(r).unwrap();
+    }
+    cg.0.update(&kmsg_read_only).unwrap();
+    cg.0.kill_all(libc::SIGKILL).unwrap();
+    let (_, out, err) = child.finish();
+    assert!(out.contains("start"), "{out}{err}");
+    assert!(
+        !out.contains("REFUSED"),
+        "/dev/null refused during update: {err}"
+    );
+    let list = cg.read("devices", "devices.list");
+    assert!(list.lines().any(|l| l == "c 1:11 r"), "{list}");
+    assert!(
+        !list
+            .lines()
+            .any(|l| l.starts_with("c 1:11 ") && l != "c 1:11 r"),
+        "{list}"
+    );
+    assert!(list.lines().any(|l| l == "c 1:3 rwm"), "{list}");
+}

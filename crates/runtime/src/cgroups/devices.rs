@@ -164,13 +164,20 @@ pub(crate) fn effective_rules(spec: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>, C
     Ok(rules)
 }
 
-pub(crate) fn apply(cg: &Cgroup, spec: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
+pub(crate) fn apply(
+    cg: &Cgroup,
+    spec: &[LinuxDeviceCgroup],
+    update: bool,
+) -> Result<(), CgroupError> {
     let rules = effective_rules(spec)?;
     if let Some(d) = cg
         .v1
         .iter()
         .find(|d| d.controllers.iter().any(|c| c == "devices"))
     {
+        if update && update_v1_in_place(&d.dir, &rules)? {
+            return Ok(());
+        }
         return apply_v1(&d.dir, &rules);
     }
     match cg.unified_dir() {
@@ -223,4 +230,107 @@ fn apply_v1(dir: &Path, rules: &[Rule]) -> Result<(), CgroupError> {
         }
     }
     Ok(())
+}
+
+/// Parses a devices.list line ("c 1:3 rwm", "b *:* m", "a *:* rwm").
+fn parse_list_line(l: &str) -> Option<Rule> {
+    let mut it = l.split_whitespace();
+    let typ = it.next()?.chars().next()?;
+    let (maj, min) = it.next()?.split_once(':')?;
+    let num = |s: &str| {
+        if s == "*" {
+            Some(None)
+        } else {
+            s.parse().ok().map(Some)
+        }
+    };
+    let mut access = 0;
+    for ch in it.next()?.chars() {
+        access |= match ch {
+            'r' => ACC_READ,
+            'w' => ACC_WRITE,
+            'm' => ACC_MKNOD,
+            _ => return None,
+        };
+    }
+    Some(Rule {
+        allow: true,
+        typ,
+        major: num(maj)?,
+        minor: num(min)?,
+        access,
+    })
+}
+
+/// Updates a running container's v1 rules without the "deny all" reset, which would
+/// briefly deny even /dev/null to its processes: writes the new rules, then revokes
+/// exactly the access bits of old exceptions that the new allows no longer grant.
+/// Returns false (nothing written) when that cannot be done safely: the cgroup is in
+/// allow-all mode, or the new rules switch mode ("a" anywhere but a leading deny-all).
+fn update_v1_in_place(dir: &Path, rules: &[Rule]) -> Result<bool, CgroupError> {
+    let body = match rules.first() {
+        Some(r) if !r.allow && r.typ == 'a' => &rules[1..],
+        // Apply puts an implicit deny-all first.
+        _ => rules,
+    };
+    if body.iter().any(|r| r.typ == 'a') {
+        return Ok(false);
+    }
+    let list = super::fsio::read_file(dir, "devices.list")?;
+    let old: Vec<Rule> = list.lines().filter_map(parse_list_line).collect();
+    if old.iter().any(|r| r.typ == 'a') || old.len() != list.lines().count() {
+        return Ok(false);
+    }
+    let open = |name: &str| {
+        let p = dir.join(name);
+        OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .map_err(|e| CgroupError::Write {
+                field: "linux.resources.devices".into(),
+                path: p,
+                source: e,
+            })
+    };
+    let mut allow = open("devices.allow")?;
+    let mut deny = open("devices.deny")?;
+    let mut wr = |is_allow: bool, line: &str, field: String| {
+        let (f, file) = if is_allow {
+            (&mut allow, "devices.allow")
+        } else {
+            (&mut deny, "devices.deny")
+        };
+        f.write(line.as_bytes())
+            .map(|_| ())
+            .map_err(|e| CgroupError::Write {
+                field,
+                path: dir.join(file),
+                source: e,
+            })
+    };
+    for (i, r) in body.iter().enumerate() {
+        let field = format!("linux.resources.devices[{}] ({})", i + 1, r.v1_line());
+        wr(r.allow, &r.v1_line(), field)?;
+    }
+    for o in &old {
+        let granted = body
+            .iter()
+            .filter(|r| r.allow && r.typ == o.typ && r.major == o.major && r.minor == o.minor)
+            .fold(0, |acc, r| acc | r.access);
+        let revoke = o.access & !granted;
+        if revoke != 0 {
+            let line = Rule {
+                allow: false,
+                access: revoke,
+                ..*o
+            }
+            .v1_line();
+            wr(
+                false,
+                &line,
+                format!("linux.resources.devices (revoking {line})"),
+            )?;
+        }
+    }
+    Ok(true)
 }

@@ -100,7 +100,7 @@ pub(crate) fn write(cg: &Cgroup, r: &LinuxResources, update: bool) -> Result<(),
         }
     }
     if !update || r.devices().is_some() {
-        devices::apply(cg, r.devices().as_deref().unwrap_or(&[]))?;
+        devices::apply(cg, r.devices().as_deref().unwrap_or(&[]), update)?;
     }
     if let Some(u) = r.unified() {
         if !u.is_empty() {
