@@ -260,6 +260,16 @@ fn cgroups_task_joins_is_listed_frozen_thawed_and_killed() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
+    let st = cg.0.stats().unwrap();
+    assert!(st.cpu.usage.total > 0, "{st:?}");
+    assert_eq!(st.pids.current, 1);
+    if host_layout().unwrap() == Layout::Hybrid {
+        // hugetlb lives only in the cgroup2 tree here.
+        assert!(st.hugetlb.contains_key("2MB"), "{:?}", st.hugetlb);
+    }
+    let json = serde_json::to_value(&st).unwrap();
+    assert!(json["cpu"]["usage"]["total"].as_u64().unwrap() > 0);
+
     cg.0.kill_all(libc::SIGTERM).unwrap();
     let (st, _, _) = child.finish();
     use std::os::unix::process::ExitStatusExt;
