@@ -31,25 +31,27 @@ fn rule(
     Ok(b.build()?)
 }
 
-/// The device cgroup rules of an unprivileged Docker container: deny all, then mknod of
-/// anything, the standard character devices, ptys and tun; /dev/fuse stays denied.
+/// The device cgroup rules of an unprivileged Docker container: deny all, allow the
+/// standard character devices, deny /dev/fuse, then what runc adds to every container
+/// (mknod of anything, /dev/full, ptys, tun). Order matters on cgroup v1: a deny cannot
+/// follow a wildcard allow.
 pub fn default_device_rules() -> Result<Vec<LinuxDeviceCgroup>, SpecError> {
     use LinuxDeviceType::{A, B, C};
     Ok(vec![
         rule(false, A, None, None, "rwm")?,
-        rule(true, C, None, None, "m")?,
-        rule(true, B, None, None, "m")?,
-        rule(true, C, Some(1), Some(3), "rwm")?,     // null
         rule(true, C, Some(1), Some(5), "rwm")?,     // zero
-        rule(true, C, Some(1), Some(7), "rwm")?,     // full
-        rule(true, C, Some(1), Some(8), "rwm")?,     // random
+        rule(true, C, Some(1), Some(3), "rwm")?,     // null
         rule(true, C, Some(1), Some(9), "rwm")?,     // urandom
+        rule(true, C, Some(1), Some(8), "rwm")?,     // random
         rule(true, C, Some(5), Some(0), "rwm")?,     // tty
         rule(true, C, Some(5), Some(1), "rwm")?,     // console
-        rule(true, C, Some(5), Some(2), "rwm")?,     // ptmx
-        rule(true, C, Some(136), None, "rwm")?,      // pts
-        rule(true, C, Some(10), Some(200), "rwm")?,  // net/tun
         rule(false, C, Some(10), Some(229), "rwm")?, // fuse
+        rule(true, C, None, None, "m")?,
+        rule(true, B, None, None, "m")?,
+        rule(true, C, Some(1), Some(7), "rwm")?,    // full
+        rule(true, C, Some(136), None, "rwm")?,     // pts
+        rule(true, C, Some(5), Some(2), "rwm")?,    // ptmx
+        rule(true, C, Some(10), Some(200), "rwm")?, // net/tun
     ])
 }
 
@@ -228,11 +230,16 @@ mod tests {
     }
 
     #[test]
-    fn default_rules_deny_first_and_fuse() {
+    fn default_rules_deny_first_and_fuse_before_wildcards() {
         let r = default_device_rules().unwrap();
         assert!(!r[0].allow());
         assert_eq!(r[0].typ(), Some(LinuxDeviceType::A));
-        assert!(!r.last().unwrap().allow());
-        assert_eq!(r.last().unwrap().minor(), Some(229));
+        let fuse = r.iter().position(|x| x.minor() == Some(229)).unwrap();
+        assert!(!r[fuse].allow());
+        let wildcard = r
+            .iter()
+            .position(|x| x.major().is_none() && x.allow())
+            .unwrap();
+        assert!(fuse < wildcard);
     }
 }

@@ -1,0 +1,253 @@
+//! Real containers from built specs: a busybox rootfs, our config.json, `runc run`.
+//! Checks what a process inside sees: Docker's capability set, seccomp refusing what it
+//! should, masked and read-only /proc paths, rlimits, the user, and berth-init as PID 1.
+
+use std::path::Path;
+use std::process::Command;
+
+use berth_engine::spec::{build, install_init, RunOptions, SeccompOpt, SecurityOpts, SpecContext};
+use berth_testutil::{busybox_rootfs, is_root, unique_name, TempDir};
+use oci_spec::image::{ConfigBuilder, ImageConfiguration, ImageConfigurationBuilder};
+
+fn image() -> ImageConfiguration {
+    ImageConfigurationBuilder::default()
+        .config(
+            ConfigBuilder::default()
+                .cmd(vec!["sh".to_string()])
+                .env(vec!["PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_string()])
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Builds the spec for `script` under `opts` and runs it with runc; runc deletes the
+/// container (and its cgroup) when the process exits.
+fn run(script: &str, mut opts: RunOptions, with_init: bool) -> Output {
+    let dir = TempDir::new("berth-spec-runc").unwrap();
+    let rootfs = dir.path().join("rootfs");
+    busybox_rootfs(&rootfs).unwrap();
+    let id = unique_name("berth-spec");
+    let init_dir = dir.path().join("bin");
+    let ctx = SpecContext {
+        container_id: format!("{id}-0123456789abcdef"),
+        rootfs: rootfs.clone(),
+        // Relative: below our own cgroup; runc removes it with the container.
+        cgroups_path: id.clone(),
+        init_path: with_init.then(|| install_init(&init_dir).unwrap()),
+        ..Default::default()
+    };
+    opts.entrypoint = Some(vec!["sh".into(), "-c".into()]);
+    opts.cmd = vec![script.to_string()];
+    opts.init = with_init;
+    let spec = build(&image(), &opts, &ctx).unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        serde_json::to_vec_pretty(&spec).unwrap(),
+    )
+    .unwrap();
+    let state = dir.path().join("runc-state");
+    let out = Command::new("runc")
+        .arg("--root")
+        .arg(&state)
+        .args(["run", "--bundle"])
+        .arg(dir.path())
+        .arg(&id)
+        .output()
+        .expect("run runc");
+    // If runc was interrupted, make sure nothing is left running.
+    let _ = Command::new("runc")
+        .arg("--root")
+        .arg(&state)
+        .args(["delete", "--force", &id])
+        .output();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn usable() -> bool {
+    if !is_root() || !Path::new("/usr/sbin/runc").exists() {
+        eprintln!("skipping: needs root and runc");
+        return false;
+    }
+    true
+}
+
+fn line<'a>(out: &'a Output, key: &str) -> &'a str {
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {key} in output:\n{}\nstderr:\n{}",
+                out.stdout, out.stderr
+            )
+        })
+        .trim()
+}
+
+#[test]
+fn default_container_is_confined_like_docker() {
+    if !usable() {
+        return;
+    }
+    let script = "\
+        grep CapEff /proc/self/status; grep Seccomp: /proc/self/status; \
+        unshare -U true 2>/dev/null; echo unshare=$?; \
+        mount -t tmpfs none /tmp 2>/dev/null; echo mount=$?; \
+        echo timer_list=$(cat /proc/timer_list | wc -c); echo firmware=$(ls /sys/firmware | wc -l); \
+        (echo 1 > /proc/sys/kernel/ns_last_pid) 2>/dev/null; echo procsys=$?; \
+        echo nofile=$(ulimit -n):$(ulimit -Hn); echo pid=$$; echo uid=$(id -u); \
+        echo host=$(hostname); echo home=$HOME; exit 7";
+    let out = run(script, RunOptions::default(), false);
+    assert_eq!(
+        out.code, 7,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    assert_eq!(line(&out, "CapEff:"), "00000000a80425fb");
+    assert_eq!(line(&out, "Seccomp:"), "2");
+    assert_ne!(
+        line(&out, "unshare="),
+        "0",
+        "user namespaces must be refused"
+    );
+    assert_ne!(line(&out, "mount="), "0");
+    assert_eq!(line(&out, "timer_list="), "0", "masked: {}", out.stdout);
+    assert_eq!(line(&out, "firmware="), "0");
+    assert_ne!(line(&out, "procsys="), "0", "/proc/sys must be read-only");
+    let hard: u64 = line(&out, "nofile=")
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(line(&out, "nofile=").split(':').next(), Some("1024"));
+    assert!((1024..=524_288).contains(&hard), "{hard}");
+    assert_eq!(line(&out, "pid="), "1");
+    assert_eq!(line(&out, "uid="), "0");
+    assert_eq!(line(&out, "home="), "/root");
+    assert_eq!(line(&out, "host=").len(), 12);
+}
+
+#[test]
+fn seccomp_unconfined_allows_what_the_profile_refuses() {
+    if !usable() {
+        return;
+    }
+    // The same unshare(CLONE_NEWUSER), which needs no capability, succeeds without the
+    // profile: the refusal above is seccomp's doing.
+    let opts = RunOptions {
+        security_opt: SecurityOpts {
+            seccomp: SeccompOpt::Unconfined,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let out = run(
+        "grep Seccomp: /proc/self/status; unshare -U true; echo unshare=$?",
+        opts,
+        false,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(line(&out, "Seccomp:"), "0");
+    assert_eq!(line(&out, "unshare="), "0", "{}", out.stdout);
+}
+
+#[test]
+fn systempaths_unconfined_unmasks_proc() {
+    if !usable() {
+        return;
+    }
+    let opts = RunOptions {
+        security_opt: SecurityOpts {
+            systempaths_unconfined: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let out = run(
+        "echo timer_list=$(cat /proc/timer_list | wc -c)",
+        opts,
+        false,
+    );
+    let n: u64 = line(&out, "timer_list=").parse().unwrap();
+    assert!(
+        n > 0,
+        "the unmasked file has content, so the 0 above is the mask"
+    );
+}
+
+#[test]
+fn cap_add_sys_admin_allows_mount_and_cap_drop_all_empties() {
+    if !usable() {
+        return;
+    }
+    let opts = RunOptions {
+        cap_add: vec!["SYS_ADMIN".into()],
+        ..Default::default()
+    };
+    let out = run("mount -t tmpfs none /tmp; echo mount=$?", opts, false);
+    assert_eq!(line(&out, "mount="), "0", "{}", out.stderr);
+    let opts = RunOptions {
+        cap_drop: vec!["all".into()],
+        ..Default::default()
+    };
+    let out = run(
+        "grep CapEff /proc/self/status; chown 1 /tmp; echo chown=$?",
+        opts,
+        false,
+    );
+    assert_eq!(line(&out, "CapEff:"), "0000000000000000");
+    assert_ne!(line(&out, "chown="), "0");
+}
+
+#[test]
+fn user_readonly_root_and_init() {
+    if !usable() {
+        return;
+    }
+    let opts = RunOptions {
+        user: Some("nobody".into()),
+        read_only: true,
+        workdir: Some("/work/dir".into()),
+        ..Default::default()
+    };
+    let out = run(
+        "echo uid=$(id -u):$(id -g); echo cwd=$(pwd); touch /x 2>/dev/null; echo touch=$?; \
+         echo init=$(cat /proc/1/cmdline | tr '\\0' ' '); echo pid=$$",
+        opts,
+        true,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(line(&out, "uid="), "65534:65534");
+    assert_eq!(line(&out, "cwd="), "/work/dir");
+    assert_ne!(line(&out, "touch="), "0");
+    assert!(
+        line(&out, "init=").starts_with("/sbin/docker-init -- sh -c"),
+        "{}",
+        out.stdout
+    );
+    assert_ne!(line(&out, "pid="), "1");
+}
+
+#[test]
+fn init_forwards_exit_codes_inside_a_container() {
+    if !usable() {
+        return;
+    }
+    let out = run("kill -9 $$", RunOptions::default(), true);
+    assert_eq!(out.code, 137, "{}", out.stderr);
+    let out = run("exit 3", RunOptions::default(), true);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+}
