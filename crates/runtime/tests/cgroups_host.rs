@@ -400,10 +400,16 @@ fn cgroups_v2_device_filter_is_enforced_and_replaced() {
         return;
     };
     let cg = TestCgroup::on(&h, "cg-bpf");
+    // apply() on a real cgroup2 dir: hugetlb and unified keys (the controllers this
+    // tree has) plus the eBPF device filter (deny all but the defaults).
     cg.0.apply(&resources(
-        r#"{"devices": [{"allow": false, "access": "rwm"}]}"#,
+        r#"{"devices": [{"allow": false, "access": "rwm"}],
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 6291456}],
+            "unified": {"hugetlb.1GB.max": "0"}}"#,
     ))
     .unwrap();
+    assert_eq!(cg.read("", "hugetlb.2MB.max"), "6291456");
+    assert_eq!(cg.read("", "hugetlb.1GB.max"), "0");
     let out = probe_devices(&cg.0);
     assert!(out.contains("null-ok"), "{out}");
     assert!(out.contains("kmsg-denied"), "{out}");

@@ -343,12 +343,19 @@ pub(crate) fn hugetlb(d: &Path, limits: &[LinuxHugepageLimit]) -> Result<(), Cgr
     for (i, l) in limits.iter().enumerate() {
         let field = format!("linux.resources.hugepageLimits[{i}]");
         let prefix = hugetlb_file_prefix(l.page_size(), &field)?;
-        write_field(
-            d,
-            &format!("{prefix}.limit_in_bytes"),
-            &l.limit().to_string(),
-            &field,
-        )?;
+        let v = l.limit().to_string();
+        write_field(d, &format!("{prefix}.limit_in_bytes"), &v, &field)?;
+        // The spec prefers reservation limits where the kernel has them (5.7+).
+        let rsvd = d.join(format!("{prefix}.rsvd.limit_in_bytes"));
+        if let Err(e) = fsio::write_raw(&rsvd, &v) {
+            if e.raw_os_error() != Some(libc::ENOENT) {
+                return Err(CgroupError::Write {
+                    field,
+                    path: rsvd,
+                    source: e,
+                });
+            }
+        }
     }
     Ok(())
 }
