@@ -3,7 +3,16 @@
 //! A [`Cgroup`] is one container's cgroup across every mounted hierarchy. On hybrid
 //! hosts (v1 controllers plus cgroup2 at /sys/fs/cgroup/unified) each resource goes
 //! to the v1 controller when one exists, else to the cgroup2 tree if it has the
-//! controller (hugetlb on this host).
+//! controller (hugetlb on this host). Processes join every hierarchy, the cgroup2 one
+//! included, so cgroup.kill and cgroup.procs there see them all.
+//!
+//! Call order for a container: `Cgroup::new` -> `create` -> `apply` (always, even
+//! with `LinuxResources::default()` when the spec has none: it installs the device
+//! rules, deny-all plus the runtime-spec defaults) -> `add_task(init pid)` (and for
+//! every exec'd process) -> ... -> `kill_all` -> `destroy` once no task is left.
+//! Later commands rebuild the same Cgroup from (cgroupsPath, id) with `new`, or from
+//! the stored `hierarchy_dirs()` with `from_hierarchy_dirs` (needed for relative
+//! paths if the later command may run in another cgroup).
 
 mod bpf;
 mod convert;
