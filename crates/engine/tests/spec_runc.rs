@@ -54,7 +54,7 @@ fn run(script: &str, mut opts: RunOptions, with_init: bool) -> Output {
     )
     .unwrap();
     let state = dir.path().join("runc-state");
-    let out = Command::new("runc")
+    let out = Command::new(runtime())
         .arg("--root")
         .arg(&state)
         .args(["run", "--bundle"])
@@ -63,7 +63,7 @@ fn run(script: &str, mut opts: RunOptions, with_init: bool) -> Output {
         .output()
         .expect("run runc");
     // If runc was interrupted, make sure nothing is left running.
-    let _ = Command::new("runc")
+    let _ = Command::new(runtime())
         .arg("--root")
         .arg(&state)
         .args(["delete", "--force", &id])
@@ -75,9 +75,15 @@ fn run(script: &str, mut opts: RunOptions, with_init: bool) -> Output {
     }
 }
 
+/// runc by default; BERTH_SPEC_TEST_RUNTIME=/path/to/berth-oci runs the same checks
+/// against another OCI runtime.
+fn runtime() -> String {
+    std::env::var("BERTH_SPEC_TEST_RUNTIME").unwrap_or_else(|_| "/usr/sbin/runc".into())
+}
+
 fn usable() -> bool {
-    if !is_root() || !Path::new("/usr/sbin/runc").exists() {
-        eprintln!("skipping: needs root and runc");
+    if !is_root() || !Path::new(&runtime()).exists() {
+        eprintln!("skipping: needs root and {}", runtime());
         return false;
     }
     true
