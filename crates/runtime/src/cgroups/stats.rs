@@ -259,7 +259,8 @@ pub(crate) fn collect(cg: &Cgroup) -> Result<Stats, CgroupError> {
                     size,
                     Hugetlb {
                         usage: num(d, &format!("{p}current")),
-                        max: num(d, &format!("{p}max")),
+                        // runc's "max" is peak usage, which cgroup2 does not keep.
+                        max: 0,
                         failcnt: keyed(d, &format!("{p}events"))
                             .get("max")
                             .copied()
@@ -269,11 +270,6 @@ pub(crate) fn collect(cg: &Cgroup) -> Result<Stats, CgroupError> {
             }
         }
         None => {}
-    }
-    for h in s.hugetlb.values_mut() {
-        if h.max == u64::MAX {
-            h.max = 0;
-        }
     }
     Ok(s)
 }
