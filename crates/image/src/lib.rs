@@ -8,6 +8,7 @@ pub mod archive;
 pub mod db;
 pub mod digest;
 mod error;
+pub mod inspect;
 pub mod names;
 pub mod overlay;
 pub mod reference;

@@ -35,11 +35,15 @@ pub fn import(
     for c in &opts.changes {
         changes::apply(&mut config, c)?;
     }
-    if config.env().is_none() {
-        config.set_env(Some(vec![
+    // A PATH, as every image built by Docker has (the engine would otherwise add one).
+    let mut env = config.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(
+            0,
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
-        ]));
+        );
     }
+    config.set_env(Some(env));
 
     let hold = store.hold_blobs()?;
     let mut new_blobs = Vec::new();

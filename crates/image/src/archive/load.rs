@@ -227,10 +227,10 @@ fn plan_docker(store: &Store, contents: &mut ArchiveContents) -> Result<Vec<Plan
     let entries = docker_manifest::parse(&contents.bytes(store, "manifest.json")?)?;
     let mut plans = Vec::new();
     for e in entries {
-        let (config_digest, config_size) = contents.to_blob(store, &e.config)?;
+        let (config_digest, config_size) = contents.store_member(store, &e.config)?;
         let mut layers = Vec::new();
         for l in &e.layers {
-            let (d, size) = contents.to_blob(store, l)?;
+            let (d, size) = contents.store_member(store, l)?;
             let mut magic = [0u8; 4];
             let n = std::fs::File::open(store.blob_path(&d))
                 .and_then(|mut f| f.read(&mut magic))

@@ -212,7 +212,7 @@ impl ArchiveContents {
     }
 
     /// Makes a member a blob of the store; returns its digest and size.
-    pub fn to_blob(&mut self, store: &Store, name: &str) -> Result<(Digest, u64), ImageError> {
+    pub fn store_member(&mut self, store: &Store, name: &str) -> Result<(Digest, u64), ImageError> {
         let key = self.resolve_name(name)?;
         match &self.members[&key] {
             Member::Blob { digest, size } => Ok((digest.clone(), *size)),
