@@ -179,9 +179,13 @@ pub fn skopeo(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `../shared` next to the workspace: test images (busybox.oci.tar, ...).
+/// `../shared` next to the workspace: test images (busybox.oci.tar, ...). Found from the
+/// running test's crate (`cargo test` sets CARGO_MANIFEST_DIR = crates/<crate>).
 pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    crate_dir.join("../../../shared")
 }
 
 /// The token server: `GET /token?service=..&scope=..` with Basic auth -> `{"token": JWT}`.

@@ -93,7 +93,14 @@ impl Progress {
         match &self.out {
             Out::Bars { .. } => {
                 let b = self.bar(digest, size);
-                b.set_message(if verb == "Pulling fs layer" { "Downloading" } else { verb }.to_string());
+                b.set_message(
+                    if verb == "Pulling fs layer" {
+                        "Downloading"
+                    } else {
+                        verb
+                    }
+                    .to_string(),
+                );
             }
             _ => self.status(digest, verb),
         }

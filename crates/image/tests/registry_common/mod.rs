@@ -55,15 +55,15 @@ pub fn sha256(data: &[u8]) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
 }
 
-/// Every file under the store root except the database (whose WAL may move) — to show
-/// a refused pull changed nothing.
+/// Every file under the store root except the database (whose WAL may move) and the
+/// store's lock files (empty, kept for reuse) — to show a refused pull changed nothing.
 pub fn snapshot(root: &Path) -> Vec<PathBuf> {
     fn walk(d: &Path, out: &mut Vec<PathBuf>) {
         let Ok(rd) = std::fs::read_dir(d) else { return };
         for e in rd.flatten() {
             let p = e.path();
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("berth.db") {
+            if name.starts_with("berth.db") || name.ends_with(".lock") {
                 continue;
             }
             if p.is_dir() && !p.is_symlink() {
