@@ -434,7 +434,7 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
         ContainerCommand::ContainerCleanup { remove, id } => {
             let e = Engine::open(&g.root)?;
             let rec = e.find(&id).map_err(daemon_error)?;
-            e.cleanup(&rec, remove).map_err(daemon_error)?;
+            e.cleanup(&rec, remove, remove).map_err(daemon_error)?;
             Ok(0)
         }
     }
@@ -558,10 +558,31 @@ fn run_options(a: &RunArgs, cmd: Vec<String>) -> anyhow::Result<RunOptions> {
 }
 
 /// The image for `run`/`create`, from the image store.
-fn resolve_image(g: &Globals, name: &str, _pull: &str) -> anyhow::Result<ImageInfo> {
-    let _ = g;
-    eprintln!("Unable to find image '{}' locally", familiar(name));
-    bail!("image store not available in this build: use --rootfs DIR")
+fn resolve_image(g: &Globals, name: &str, pull: &str) -> anyhow::Result<ImageInfo> {
+    let store = berth_image::Store::open(&g.root)?;
+    if !matches!(pull, "missing" | "never" | "always") {
+        bail!("invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\"");
+    }
+    let rec = match store.resolve(name) {
+        Ok(r) => r,
+        Err(berth_image::ImageError::NotFound(_)) => {
+            eprintln!("Unable to find image '{}' locally", familiar(name));
+            bail!(
+                "Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login'",
+                name.split(':').next().unwrap_or(name)
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let config = store.config(&rec)?;
+    let raw_config = store.read_blob(&rec.id).unwrap_or_default();
+    Ok(ImageInfo {
+        reference: name.to_string(),
+        id: rec.id.to_string(),
+        config,
+        record: Some(rec),
+        raw_config,
+    })
 }
 
 /// `busybox` → `busybox:latest` as Docker prints it in "Unable to find image".
@@ -597,6 +618,13 @@ fn run_container(a: RunArgs, g: &Globals, start: bool) -> anyhow::Result<i32> {
     } else {
         (Some(resolve_image(g, &image, &a.pull)?), None)
     };
+    let mut mounts = Vec::new();
+    for v in &a.volume {
+        mounts.push(berth_engine::volume::parse_volume_flag(v)?);
+    }
+    for m in &a.mount {
+        mounts.push(berth_engine::volume::parse_mount_flag(m)?);
+    }
     let engine = Engine::open(&g.root)?;
     let req = CreateRequest {
         name: a.name.clone(),
@@ -609,6 +637,11 @@ fn run_container(a: RunArgs, g: &Globals, start: bool) -> anyhow::Result<i32> {
         log_opts,
         network: a.network.clone().unwrap_or_default(),
         publish: a.publish.clone(),
+        publish_all: a.publish_all,
+        network_aliases: a.network_alias.clone(),
+        dns: a.dns.clone(),
+        add_hosts: a.add_host.clone(),
+        mounts,
     };
     let rec = engine.create(req).map_err(daemon_error)?;
     if !start {

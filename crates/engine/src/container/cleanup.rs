@@ -10,9 +10,32 @@ impl Engine {
     /// its network; with `remove`, also delete its files and record. Idempotent. Takes no
     /// lock: the monitor calls it (through `berth container-cleanup`) while a `stop` may
     /// hold the lock waiting for that monitor.
-    pub fn cleanup(&self, rec: &ContainerRecord, remove: bool) -> Result<()> {
+    pub fn cleanup(&self, rec: &ContainerRecord, remove: bool, volumes: bool) -> Result<()> {
         let _ = self.runtime_for(rec).delete(&rec.id, true);
+        let mut first_err = None;
+        if let Ok(nm) = crate::network::NetworkManager::open(&self.layout.root) {
+            if let Err(e) = nm.teardown(&rec.id) {
+                first_err.get_or_insert(EngineError::Other(format!("network teardown: {e}")));
+            }
+        }
+        if rec.config.rootfs.is_none() {
+            if let Ok(store) = self.image_store() {
+                let r = if remove {
+                    store.remove_rootfs(&rec.id)
+                } else {
+                    store.unmount_rootfs(&rec.id)
+                };
+                if let Err(e) = r {
+                    first_err.get_or_insert(EngineError::Other(format!("root filesystem: {e}")));
+                }
+            }
+        }
         if remove {
+            if let Ok(vm) = crate::volume::VolumeManager::open(&self.layout.root) {
+                if let Err(e) = vm.release(&rec.id, volumes) {
+                    first_err.get_or_insert(EngineError::Other(format!("volumes: {e}")));
+                }
+            }
             let dir = self.layout.container(&rec.id);
             if dir.exists() {
                 std::fs::remove_dir_all(&dir)
@@ -20,11 +43,18 @@ impl Engine {
             }
             self.db.delete(&rec.id)?;
         }
-        Ok(())
+        match first_err {
+            Some(e) if remove => {
+                tracing::warn!("clean-up of {}: {e}", rec.id);
+                Ok(())
+            }
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// `rm [-f]`: a running container needs `-f` (it is killed first).
-    pub fn remove(&self, rec: &ContainerRecord, force: bool, _volumes: bool) -> Result<()> {
+    pub fn remove(&self, rec: &ContainerRecord, force: bool, volumes: bool) -> Result<()> {
         let _lock = self.lock(&rec.id)?;
         let st = self.live_state(rec);
         if st.status.is_live() {
@@ -42,6 +72,6 @@ impl Engine {
             self.stop_locked(rec, Some(0))?;
         }
         self.wait_monitor_gone(rec, Some(Duration::from_secs(30)));
-        self.cleanup(rec, true)
+        self.cleanup(rec, true, volumes)
     }
 }

@@ -7,6 +7,7 @@ use crate::names;
 use crate::runtime_client::resolve_runtime;
 use crate::spec::{RunOptions, SpecContext};
 use crate::state::status::{self, LiveState};
+use crate::state::MountPoint;
 use crate::state::{ContainerConfig, ContainerRecord};
 use oci_spec::image::ImageConfiguration;
 use serde_json::json;
@@ -21,6 +22,10 @@ pub struct ImageInfo {
     /// `sha256:...`; empty for `--rootfs`.
     pub id: String,
     pub config: ImageConfiguration,
+    /// The store's record (the root filesystem is made from it).
+    pub record: Option<berth_image::ImageRecord>,
+    /// The config blob as stored (for Docker's Healthcheck, which oci-spec drops).
+    pub raw_config: Vec<u8>,
 }
 
 /// Everything `berth create`/`run` was asked.
@@ -39,6 +44,13 @@ pub struct CreateRequest {
     /// `--network`: bridge (default), none, host, or a network name.
     pub network: String,
     pub publish: Vec<String>,
+    pub publish_all: bool,
+    pub network_aliases: Vec<String>,
+    pub dns: Vec<String>,
+    /// `--add-host name:ip`.
+    pub add_hosts: Vec<String>,
+    /// `-v`, `--mount`, `--tmpfs` requests.
+    pub mounts: Vec<crate::volume::MountRequest>,
 }
 
 /// Parses `max-size` values such as `10m`, `1g`, `512k`.
@@ -114,13 +126,24 @@ impl Engine {
             .map(|m| m.into_iter().collect())
             .unwrap_or_default();
         labels.extend(req.options.labels.clone());
-        let health = health_check(&req.options);
-        let stop_signal = req
-            .options
-            .stop_signal
-            .clone()
-            .or_else(|| img.config().as_ref().and_then(|c| c.stop_signal().clone()))
-            .unwrap_or_else(|| "SIGTERM".into());
+        let image_health = match &req.image {
+            Some(i) if !i.raw_config.is_empty() => {
+                crate::spec::image_healthcheck(&i.raw_config).map_err(spec_err)?
+            }
+            _ => None,
+        };
+        let health = crate::spec::healthcheck(image_health.as_ref(), &req.options)
+            .map_err(spec_err)?
+            .map(health_check);
+        let stop_signal = crate::spec::stop_signal(&img, &req.options);
+        for p in &req.publish {
+            crate::network::parse_publish(p).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        }
+        let exposed_ports: Vec<String> = img
+            .config()
+            .as_ref()
+            .and_then(|c| c.exposed_ports().clone())
+            .unwrap_or_default();
         let network = if req.network.is_empty() {
             "bridge".to_string()
         } else {
@@ -161,7 +184,7 @@ impl Engine {
             tty: req.options.tty,
             open_stdin: req.options.interactive,
             labels,
-            exposed_ports: Vec::new(),
+            exposed_ports,
             stop_signal,
             stop_timeout: req.options.stop_timeout,
             health,
@@ -171,6 +194,10 @@ impl Engine {
             auto_remove: req.auto_remove,
             network_mode: network,
             port_bindings: req.publish.clone(),
+            publish_all: req.publish_all,
+            network_aliases: req.network_aliases.clone(),
+            dns: req.dns.clone(),
+            add_hosts: req.add_hosts.clone(),
             mounts: Vec::new(),
             anonymous_volumes: Vec::new(),
             log_max_size,
@@ -194,10 +221,10 @@ impl Engine {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
-        match self.prepare_bundle(&rec, &img, &req.options) {
+        match self.prepare_bundle(&rec, &req, &img) {
             Ok(()) => Ok(rec),
             Err(e) => {
-                let _ = self.cleanup(&rec, true);
+                let _ = self.cleanup(&rec, true, true);
                 Err(e)
             }
         }
@@ -213,15 +240,41 @@ impl Engine {
         Ok(names::random_name(99))
     }
 
-    /// Root filesystem, /etc files and config.json.
+    /// Root filesystem, volumes, /etc files and config.json.
     fn prepare_bundle(
         &self,
         rec: &ContainerRecord,
+        req: &CreateRequest,
         img: &ImageConfiguration,
-        opts: &RunOptions,
     ) -> Result<()> {
         let dir = self.layout.container(&rec.id);
+        if let Some(info) = req.image.as_ref().and_then(|i| i.record.as_ref()) {
+            let store = self.image_store()?;
+            store
+                .create_rootfs(&rec.id, info)
+                .map_err(|e| EngineError::Other(e.to_string()))?;
+        }
         let rootfs = self.rootfs_path(rec)?;
+        let image_volumes: Vec<String> = img
+            .config()
+            .as_ref()
+            .and_then(|c| c.volumes().clone())
+            .unwrap_or_default();
+        let mut extra_mounts = Vec::new();
+        if !req.mounts.is_empty() || !image_volumes.is_empty() {
+            let vm = crate::volume::VolumeManager::open(&self.layout.root)
+                .map_err(|e| EngineError::Other(e.to_string()))?;
+            extra_mounts = vm
+                .resolve(&rec.id, &req.mounts, &image_volumes, &rootfs)
+                .map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let points: Vec<MountPoint> = extra_mounts
+                .iter()
+                .map(|m| mount_point(m, &req.mounts))
+                .collect();
+            let mut cfg = rec.config.clone();
+            cfg.mounts = points;
+            self.db.update_config(&rec.id, &cfg)?;
+        }
         let hostname_file = dir.join("hostname");
         let hosts_file = dir.join("hosts");
         let resolv = dir.join("resolv.conf");
@@ -231,10 +284,7 @@ impl Engine {
         w(&hostname_file, format!("{}\n", rec.config.hostname))?;
         w(
             &hosts_file,
-            format!(
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n",
-                rec.config.hostname
-            ),
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n".to_string(),
         )?;
         w(&resolv, host_resolv_conf())?;
         let ctx = SpecContext {
@@ -245,26 +295,93 @@ impl Engine {
             hostname_file: Some(hostname_file),
             netns_path: None,
             host_network: rec.config.network_mode == "host",
-            extra_mounts: Vec::new(),
+            extra_mounts,
             cgroups_path: rec.config.cgroup_path.clone(),
-            init_path: None,
+            init_path: req
+                .options
+                .init
+                .then(|| super::start::sibling_binary("berth-init")),
             join_namespaces: Vec::new(),
         };
-        let spec = basic_spec::build(img, opts, &ctx)?;
+        let spec = crate::spec::build(img, &req.options, &ctx).map_err(spec_err)?;
+        let mut spec =
+            serde_json::to_value(&spec).map_err(|e| EngineError::Other(e.to_string()))?;
+        drop_specific_device_denies(&mut spec);
         let cfg = self.layout.bundle(&rec.id).join("config.json");
         w(&cfg, serde_json::to_string_pretty(&spec).expect("json"))?;
         status::write(&dir, &LiveState::new_created())
             .map_err(|e| EngineError::io(format!("write status in {}", dir.display()), e))
     }
 
+    pub fn image_store(&self) -> Result<berth_image::Store> {
+        berth_image::Store::open(&self.layout.root).map_err(|e| EngineError::Other(e.to_string()))
+    }
+
     /// Where the container's root filesystem is (mounted) on the host.
     pub fn rootfs_path(&self, rec: &ContainerRecord) -> Result<PathBuf> {
         match &rec.config.rootfs {
             Some(d) => Ok(d.clone()),
-            None => Err(EngineError::Other(
-                "images are not available yet in this build; use --rootfs DIR".into(),
-            )),
+            None => self
+                .image_store()?
+                .mount_rootfs(&rec.id)
+                .map_err(|e| EngineError::Other(format!("mount root filesystem: {e}"))),
         }
+    }
+}
+
+/// Drops device-cgroup deny rules for single devices that follow the leading deny-all:
+/// they are redundant for access (nothing allowed them) and on cgroup v1 runtimes
+/// refuse them after a `c *:* m` allow ("cannot punch hole in existing wildcard rule").
+fn drop_specific_device_denies(spec: &mut serde_json::Value) {
+    if let Some(list) = spec["linux"]["resources"]["devices"].as_array_mut() {
+        let mut first = true;
+        list.retain(|r| {
+            let keep = first || r["allow"].as_bool().unwrap_or(true);
+            first = false;
+            keep
+        });
+    }
+}
+
+fn spec_err(e: crate::spec::SpecError) -> EngineError {
+    EngineError::Invalid(e.to_string())
+}
+
+/// An OCI mount as `inspect` shows it.
+fn mount_point(m: &oci_spec::runtime::Mount, reqs: &[crate::volume::MountRequest]) -> MountPoint {
+    let dest = m.destination().display().to_string();
+    let opts = m.options().clone().unwrap_or_default();
+    let rw = !opts.iter().any(|o| o == "ro");
+    let req = reqs.iter().find(|r| r.target == dest);
+    let kind = match req.map(|r| r.kind) {
+        Some(crate::volume::MountKind::Bind) => "bind",
+        Some(crate::volume::MountKind::Tmpfs) => "tmpfs",
+        _ => "volume",
+    };
+    let source = m
+        .source()
+        .as_ref()
+        .map(|s| s.display().to_string())
+        .unwrap_or_default();
+    let name = if kind == "volume" {
+        req.and_then(|r| r.source.clone()).unwrap_or_else(|| {
+            // .../volumes/<name>/_data
+            std::path::Path::new(&source)
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+    } else {
+        String::new()
+    };
+    MountPoint {
+        kind: kind.into(),
+        name,
+        source,
+        destination: dest,
+        mode: String::new(),
+        rw,
     }
 }
 
@@ -288,19 +405,29 @@ fn host_resolv_conf() -> String {
     out
 }
 
-/// `--health-*` flags as a runnable check (image HEALTHCHECK support comes with the
-/// full spec builder).
-fn health_check(opts: &RunOptions) -> Option<HealthCheck> {
-    let h = &opts.health;
-    if h.no_healthcheck {
-        return None;
+/// Docker's merged health check as the monitor runs it (Docker's defaults for zeros).
+fn health_check(h: crate::spec::HealthConfig) -> HealthCheck {
+    let argv = match h.test.first().map(String::as_str) {
+        Some("CMD-SHELL") => vec![
+            "/bin/sh".to_string(),
+            "-c".to_string(),
+            h.test[1..].join(" "),
+        ],
+        Some("CMD") => h.test[1..].to_vec(),
+        _ => h.test.clone(),
+    };
+    let ms = |d: std::time::Duration, def: u64| {
+        if d.is_zero() {
+            def
+        } else {
+            d.as_millis() as u64
+        }
+    };
+    HealthCheck {
+        argv,
+        interval_ms: ms(h.interval, 30_000),
+        timeout_ms: ms(h.timeout, 30_000),
+        start_period_ms: ms(h.start_period, 0),
+        retries: if h.retries == 0 { 3 } else { h.retries },
     }
-    let cmd = h.cmd.as_ref()?;
-    Some(HealthCheck {
-        argv: vec!["/bin/sh".into(), "-c".into(), cmd.clone()],
-        interval_ms: h.interval.map(|d| d.as_millis() as u64).unwrap_or(30_000),
-        timeout_ms: h.timeout.map(|d| d.as_millis() as u64).unwrap_or(30_000),
-        start_period_ms: h.start_period.map(|d| d.as_millis() as u64).unwrap_or(0),
-        retries: h.retries.unwrap_or(3),
-    })
 }

@@ -72,7 +72,7 @@ impl Engine {
         let mut st = status::read(&dir).unwrap_or(st);
         if st.status.is_live() && !status::monitor_alive(&st) {
             let _ = self.runtime_for(rec).delete(&rec.id, true);
-            let _ = self.cleanup(rec, false);
+            let _ = self.cleanup(rec, false, false);
             st.status = Status::Exited;
             st.pid = 0;
             st.exit_code = LOST_EXIT_CODE;

@@ -34,6 +34,24 @@ impl Engine {
         self.wait_monitor_gone(rec, None);
         let dir = self.layout.container(&rec.id);
         let _ = std::fs::remove_file(dir.join(STOP_MARKER));
+        self.rootfs_path(rec)?;
+        if let Err(e) = self.setup_network(rec) {
+            let _ = self.cleanup(rec, false, false);
+            return Err(e);
+        }
+        match self.spawn_monitor(rec, attach) {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                // The monitor cleans up after itself when it got to run; this covers
+                // a monitor that never started.
+                let _ = self.cleanup(rec, false, false);
+                Err(e)
+            }
+        }
+    }
+
+    fn spawn_monitor(&self, rec: &ContainerRecord, attach: bool) -> Result<Option<Child>> {
+        let dir = self.layout.container(&rec.id);
         let cfg = MonitorConfig {
             id: rec.id.clone(),
             runtime: rec.config.runtime.clone(),
@@ -100,5 +118,72 @@ impl Engine {
             ),
         };
         Err(EngineError::Start { msg: text, code })
+    }
+
+    /// Network namespace, interfaces, ports, DNS and the /etc files, then the bundle's
+    /// network namespace path.
+    fn setup_network(&self, rec: &ContainerRecord) -> Result<()> {
+        use crate::network::{AttachRequest, NetworkManager, NetworkMode};
+        let net_err = |e: crate::network::NetworkError| EngineError::Invalid(e.to_string());
+        let c = &rec.config;
+        let mut mode = NetworkMode::parse(&c.network_mode);
+        if let NetworkMode::Container(other) = &mode {
+            mode = NetworkMode::Container(self.find(other)?.id);
+        }
+        let mut req = AttachRequest::new(&rec.id, &rec.name, mode);
+        req.hostname = c.hostname.clone();
+        req.domainname = Some(c.domainname.clone()).filter(|d| !d.is_empty());
+        req.aliases = c.network_aliases.clone();
+        for p in &c.port_bindings {
+            req.ports
+                .extend(crate::network::parse_publish(p).map_err(net_err)?);
+        }
+        req.publish_all = c.publish_all;
+        req.exposed_ports = c
+            .exposed_ports
+            .iter()
+            .filter_map(|p| {
+                let (port, proto) = p.split_once('/').unwrap_or((p, "tcp"));
+                Some((port.parse().ok()?, proto.to_string()))
+            })
+            .collect();
+        req.dns = c.dns.clone();
+        for h in &c.add_hosts {
+            let (n, ip) = h.split_once(':').ok_or_else(|| {
+                EngineError::Invalid(format!("invalid argument {h:?} for \"--add-host\" flag"))
+            })?;
+            req.extra_hosts.push((n.to_string(), ip.to_string()));
+        }
+        let nm = NetworkManager::open(&self.layout.root)
+            .map_err(net_err)?
+            .with_dns_binary(&sibling_binary("berth-dns"));
+        let setup = nm.setup(&req).map_err(net_err)?;
+        let dir = self.layout.container(&rec.id);
+        let write = |name: &str, s: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, s).map_err(|e| EngineError::io(format!("write {}", p.display()), e))
+        };
+        write("hosts", &setup.hosts)?;
+        write("resolv.conf", &setup.resolv_conf)?;
+        write("hostname", &setup.hostname)?;
+        std::fs::write(
+            dir.join("ports.json"),
+            serde_json::to_vec(&setup.ports).unwrap_or_default(),
+        )
+        .map_err(|e| EngineError::io("write ports.json", e))?;
+        if let Some(ns) = setup.netns_path {
+            let cfg_path = self.layout.bundle(&rec.id).join("config.json");
+            let text = std::fs::read(&cfg_path)
+                .map_err(|e| EngineError::io(format!("read {}", cfg_path.display()), e))?;
+            let mut spec: serde_json::Value = serde_json::from_slice(&text)
+                .map_err(|e| EngineError::Other(format!("{}: {e}", cfg_path.display())))?;
+            if let Some(list) = spec["linux"]["namespaces"].as_array_mut() {
+                list.retain(|n| n["type"] != "network");
+                list.push(serde_json::json!({"type": "network", "path": ns}));
+            }
+            std::fs::write(&cfg_path, serde_json::to_vec_pretty(&spec).expect("json"))
+                .map_err(|e| EngineError::io(format!("write {}", cfg_path.display()), e))?;
+        }
+        Ok(())
     }
 }

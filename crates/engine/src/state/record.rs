@@ -63,6 +63,10 @@ pub struct ContainerConfig {
     pub auto_remove: bool,
     pub network_mode: String,
     pub port_bindings: Vec<String>,
+    pub publish_all: bool,
+    pub network_aliases: Vec<String>,
+    pub dns: Vec<String>,
+    pub add_hosts: Vec<String>,
     pub mounts: Vec<MountPoint>,
     /// Named volumes created for this container's image VOLUMEs (removed by `rm -v`).
     pub anonymous_volumes: Vec<String>,

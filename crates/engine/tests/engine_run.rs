@@ -1,0 +1,102 @@
+//! `berth run` end to end with real containers: output, exit codes, process settings,
+//! limits, and that nothing is left behind.
+
+mod engine_support;
+
+use engine_support::{mounts_under, stderr, stdout, Env};
+
+#[test]
+fn run_prints_output_and_returns_exit_code() {
+    let Some(env) = Env::new() else { return };
+    let o = env.run(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "out\n");
+    assert!(stderr(&o).contains("err"), "stderr: {}", stderr(&o));
+    assert_eq!(env.ok(&["ps", "-aq"]), "", "--rm leaves nothing");
+}
+
+#[test]
+fn unknown_command_gives_127_and_leaves_nothing() {
+    let Some(env) = Env::new() else { return };
+    let o = env.run(&["run", "--rm", "busybox", "no-such-command"]);
+    assert_eq!(o.status.code(), Some(127), "stderr: {}", stderr(&o));
+    assert!(stderr(&o).contains("no-such-command"), "{}", stderr(&o));
+    assert_eq!(env.ok(&["ps", "-aq"]), "");
+    assert!(mounts_under(&env.root().display().to_string()).is_empty());
+}
+
+#[test]
+fn env_workdir_user_readonly_and_capabilities() {
+    let Some(env) = Env::new() else { return };
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "-e",
+        "FOO=bar baz",
+        "-w",
+        "/tmp/work",
+        "-u",
+        "nobody",
+        "--read-only",
+        "busybox",
+        "sh",
+        "-c",
+        "echo \"$FOO\"; pwd; id -u; id -g; touch /x 2>/dev/null || echo read-only; grep CapEff /proc/self/status",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "bar baz");
+    assert_eq!(lines[1], "/tmp/work");
+    assert_eq!(lines[2], "65534");
+    assert_eq!(lines[3], "65534");
+    assert_eq!(lines[4], "read-only");
+    // A non-root user has no effective capabilities.
+    assert_eq!(lines[5].split_whitespace().nth(1), Some("0000000000000000"));
+    let root_caps = env.ok(&[
+        "run",
+        "--rm",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CHOWN",
+        "busybox",
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ]);
+    // CAP_CHOWN is bit 0.
+    assert_eq!(
+        root_caps.split_whitespace().nth(1),
+        Some("0000000000000001"),
+        "{root_caps}"
+    );
+}
+
+#[test]
+fn oom_kill_gives_137_and_oomkilled() {
+    let Some(env) = Env::new() else { return };
+    let name = berth_testutil::unique_name("oom");
+    let o = env.run(&[
+        "run",
+        "--name",
+        &name,
+        "-m",
+        "8m",
+        "--memory-swap",
+        "8m",
+        "busybox",
+        "sh",
+        "-c",
+        "tail /dev/zero",
+    ]);
+    assert_eq!(o.status.code(), Some(137), "stderr: {}", stderr(&o));
+    assert_eq!(env.inspect(&name, "{{.State.OOMKilled}}"), "true");
+    assert_eq!(env.inspect(&name, "{{.State.ExitCode}}"), "137");
+    env.ok(&["rm", &name]);
+}
