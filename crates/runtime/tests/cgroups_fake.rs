@@ -183,6 +183,21 @@ fn cgroups_fake_v2_partial_updates_keep_the_other_half() {
     assert_eq!(rd("memory.swap.max"), "max");
     cg.update(&resources(r#"{"pids": {"limit": -1}}"#)).unwrap();
     assert_eq!(rd("pids.max"), "max");
+    // Zero / empty values mean "not set": nothing is written.
+    let before = written(&leaf);
+    cg.update(&resources(
+        r#"{"cpu": {"shares": 0, "quota": 0, "period": 0, "cpus": "", "mems": ""},
+            "memory": {"limit": 0, "swap": 0, "reservation": 0},
+            "blockIO": {"weight": 0, "leafWeight": 0}, "pids": {"limit": 0}}"#,
+    ))
+    .unwrap();
+    assert_eq!(written(&leaf), before);
+    // A per-device weight of 0 resets the device to the default weight.
+    cg.update(&resources(
+        r#"{"blockIO": {"weightDevice": [{"major": 8, "minor": 0, "weight": 0}]}}"#,
+    ))
+    .unwrap();
+    assert_eq!(rd("io.weight"), "8:0 default");
 }
 
 #[test]

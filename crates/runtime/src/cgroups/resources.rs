@@ -23,16 +23,19 @@ pub(crate) fn write(cg: &Cgroup, r: &LinuxResources, update: bool) -> Result<(),
                 None => return Err(absent("linux.resources.cpu", "cpu")),
             }
         }
-        if c.cpus().is_some() || c.mems().is_some() {
+        // Empty strings mean "not set" (writing "" would empty the cpuset).
+        let cpus = c.cpus().as_deref().filter(|s| !s.is_empty());
+        let mems = c.mems().as_deref().filter(|s| !s.is_empty());
+        if cpus.is_some() || mems.is_some() {
             let d = match cg.place("cpuset", "cpuset") {
                 Some(Place::V1(d) | Place::V2(d)) => d,
                 None => return Err(absent("linux.resources.cpu.cpus", "cpuset")),
             };
             // Same file names on v1 and v2.
-            if let Some(mems) = c.mems() {
+            if let Some(mems) = mems {
                 fsio::write_field(d, "cpuset.mems", mems, "linux.resources.cpu.mems")?;
             }
-            if let Some(cpus) = c.cpus() {
+            if let Some(cpus) = cpus {
                 fsio::write_field(d, "cpuset.cpus", cpus, "linux.resources.cpu.cpus")?;
             }
         }

@@ -271,7 +271,8 @@ fn write_weight_file(
 }
 
 pub(crate) fn blkio(d: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> {
-    if let Some(w) = b.weight() {
+    // 0 means "not set" (as runc reads it).
+    if let Some(w) = b.weight().filter(|&w| w != 0) {
         check_weight(w, "linux.resources.blockIO.weight")?;
         write_weight_file(
             d,
@@ -281,7 +282,7 @@ pub(crate) fn blkio(d: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> {
             "linux.resources.blockIO.weight",
         )?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = b.leaf_weight().filter(|&w| w != 0) {
         check_weight(w, "linux.resources.blockIO.leafWeight")?;
         write_field(
             d,
@@ -293,8 +294,11 @@ pub(crate) fn blkio(d: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     for (i, wd) in b.weight_device().iter().flatten().enumerate() {
         let field = format!("linux.resources.blockIO.weightDevice[{i}]");
         let dv = dev(wd.major(), wd.minor(), &field)?;
+        // A per-device weight of 0 removes the device's entry.
         if let Some(w) = wd.weight() {
-            check_weight(w, &field)?;
+            if w != 0 {
+                check_weight(w, &field)?;
+            }
             write_weight_file(
                 d,
                 "blkio.weight_device",
@@ -304,7 +308,9 @@ pub(crate) fn blkio(d: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> {
             )?;
         }
         if let Some(w) = wd.leaf_weight() {
-            check_weight(w, &field)?;
+            if w != 0 {
+                check_weight(w, &field)?;
+            }
             write_field(d, "blkio.leaf_weight_device", &format!("{dv} {w}"), &field)?;
         }
     }

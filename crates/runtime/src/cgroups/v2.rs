@@ -124,7 +124,8 @@ pub(crate) fn cpu(d: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
 pub(crate) fn io(d: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     // With BFQ the kernel takes v1-range weights in io.bfq.weight; otherwise io.weight
     // takes the converted 1..=10000 value.
-    if let Some(w) = b.weight() {
+    // 0 means "not set" (as runc reads it).
+    if let Some(w) = b.weight().filter(|&w| w != 0) {
         check_weight(w, "linux.resources.blockIO.weight")?;
         let bfq = d.join("io.bfq.weight");
         if fsio::write_raw(&bfq, &w.to_string()).is_err() {
@@ -136,7 +137,7 @@ pub(crate) fn io(d: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> {
             )?;
         }
     }
-    if b.leaf_weight().is_some() {
+    if b.leaf_weight().is_some_and(|w| w != 0) {
         return Err(CgroupError::unsupported(
             "linux.resources.blockIO.leafWeight",
             "cgroup v2 has no leaf weights",
@@ -145,22 +146,23 @@ pub(crate) fn io(d: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     for (i, wd) in b.weight_device().iter().flatten().enumerate() {
         let field = format!("linux.resources.blockIO.weightDevice[{i}]");
         let dv = dev(wd.major(), wd.minor(), &field)?;
-        if wd.leaf_weight().is_some() {
+        if wd.leaf_weight().is_some_and(|w| w != 0) {
             return Err(CgroupError::unsupported(
                 field,
                 "cgroup v2 has no leaf weights",
             ));
         }
         if let Some(w) = wd.weight() {
-            check_weight(w, &field)?;
+            // 0 resets the device to the cgroup's default weight.
+            let (bfq_v, io_v) = if w == 0 {
+                ("default".to_owned(), "default".to_owned())
+            } else {
+                check_weight(w, &field)?;
+                (w.to_string(), blkio_weight_to_io_weight(w).to_string())
+            };
             let bfq = d.join("io.bfq.weight");
-            if fsio::write_raw(&bfq, &format!("{dv} {w}")).is_err() {
-                write_field(
-                    d,
-                    "io.weight",
-                    &format!("{dv} {}", blkio_weight_to_io_weight(w)),
-                    &field,
-                )?;
+            if fsio::write_raw(&bfq, &format!("{dv} {bfq_v}")).is_err() {
+                write_field(d, "io.weight", &format!("{dv} {io_v}"), &field)?;
             }
         }
     }
