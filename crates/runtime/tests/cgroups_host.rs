@@ -219,6 +219,12 @@ fn cgroups_create_apply_reads_back_and_destroy_leaves_nothing() {
 
     let st = cg.0.stats().unwrap();
     assert_eq!(st.memory.usage.limit, 104857600);
+    // Lifting the memory limit lifts the memory+swap limit with it.
+    cg.0.update(&resources(r#"{"memory": {"limit": -1}}"#))
+        .unwrap();
+    let unlimited = cg.read("memory", "memory.limit_in_bytes");
+    assert!(unlimited.parse::<u64>().unwrap() > 1 << 60, "{unlimited}");
+    assert_eq!(cg.read("memory", "memory.memsw.limit_in_bytes"), unlimited);
     assert_eq!(st.pids.limit, 10);
     let json = serde_json::to_value(&st).unwrap();
     assert!(json["memory"]["usage"]["limit"].is_u64());

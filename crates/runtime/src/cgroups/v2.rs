@@ -13,7 +13,12 @@ use super::fsio::{self, write_field};
 
 pub(crate) fn memory(d: &Path, m: &LinuxMemory, _update: bool) -> Result<(), CgroupError> {
     let limit = checked_mem(m.limit(), "linux.resources.memory.limit")?;
-    let swap = checked_mem(m.swap(), "linux.resources.memory.swap")?;
+    let mut swap = checked_mem(m.swap(), "linux.resources.memory.swap")?;
+    // An unlimited memory limit with swap unset means both unlimited (as runc does);
+    // a limited swap would otherwise stay behind (or, on v1, block the write).
+    if limit == Some(-1) && swap.is_none() {
+        swap = Some(-1);
+    }
     if let Some(l) = limit {
         write_field(d, "memory.max", &mem_v2(l), "linux.resources.memory.limit")?;
     }
