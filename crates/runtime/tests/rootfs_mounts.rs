@@ -132,6 +132,41 @@ fn mounts_appear_in_config_order_with_their_options() {
 }
 
 #[test]
+fn overlay_mount_with_host_layers() {
+    if skip() {
+        return;
+    }
+    let b = Bundle::new();
+    let (lower, upper, work) = (
+        b.path().join("lower"),
+        b.path().join("upper"),
+        b.path().join("work"),
+    );
+    for d in [&lower, &upper, &work] {
+        fs::create_dir(d).unwrap();
+    }
+    fs::write(lower.join("from-lower"), "l").unwrap();
+    let s = spec(&format!(
+        r#"{{"ociVersion": "1.2.0", "root": {{"path": "rootfs"}},
+        "mounts": [{{"destination": "/ov", "type": "overlay", "source": "overlay",
+          "options": ["lowerdir={}", "upperdir={}", "workdir={}", "nodev"]}}]}}"#,
+        lower.display(),
+        upper.display(),
+        work.display()
+    ));
+    in_child(|| {
+        setup(&s, &b)?;
+        ensure(
+            fs::read_to_string("/ov/from-lower").ok().as_deref() == Some("l"),
+            || "lower file not visible".into(),
+        )?;
+        fs::write("/ov/new", "n").map_err(|e| format!("write to overlay: {e}"))
+    })
+    .unwrap();
+    assert_eq!(fs::read_to_string(upper.join("new")).unwrap(), "n");
+}
+
+#[test]
 fn ro_bind_is_really_read_only_and_source_stays_writable() {
     if skip() {
         return;

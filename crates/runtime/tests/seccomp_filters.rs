@@ -205,6 +205,7 @@ fn notify_delivers_the_listener_and_state_to_the_agent() {
     let f = SeccompFilter::compile(&seccomp(&format!(
         r#"{{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "{}",
             "listenerMetadata": "meta-1",
+            "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
             "syscalls": [{{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}}]}}"#,
         sock.display()
     )))

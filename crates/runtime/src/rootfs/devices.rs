@@ -95,15 +95,17 @@ pub(crate) fn create_all(root: &InRoot, p: &RootfsParams) -> Result<(), RootfsEr
         };
         create(root, &node, p.in_user_ns).map_err(|r| dev_err(None, node.path, r))?;
     }
-    symlinks(root, has_proc(p))
+    symlinks(root, wants_core_link(p))
 }
 
-fn has_proc(p: &RootfsParams) -> bool {
-    p.spec.mounts().as_ref().is_some_and(|ms| {
+/// /dev/core only makes sense with a procfs at /proc and a kernel that has /proc/kcore.
+fn wants_core_link(p: &RootfsParams) -> bool {
+    let proc_mounted = p.spec.mounts().as_ref().is_some_and(|ms| {
         ms.iter().any(|m| {
             m.typ().as_deref() == Some("proc") && clean(m.destination()) == Path::new("proc")
         })
-    })
+    });
+    proc_mounted && nix::unistd::access("/proc/kcore", nix::unistd::AccessFlags::F_OK).is_ok()
 }
 
 fn create(root: &InRoot, n: &Node, in_user_ns: bool) -> Result<(), String> {
