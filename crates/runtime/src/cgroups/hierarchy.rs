@@ -92,7 +92,13 @@ impl Hierarchies {
                             controllers.push(opt.to_owned());
                         }
                     }
-                    let name = named.unwrap_or_else(|| controllers.join(","));
+                    // As /proc/self/cgroup spells it: "cpu,cpuacct", "name=systemd",
+                    // or "cpu,name=x" for a named hierarchy that also has controllers.
+                    let name = match named {
+                        Some(n) if controllers.is_empty() => n,
+                        Some(n) => format!("{},{n}", controllers.join(",")),
+                        None => controllers.join(","),
+                    };
                     if name.is_empty() {
                         continue;
                     }
