@@ -231,3 +231,50 @@ fn pull_by_digest_and_unknown_tag() {
         .to_string();
     assert!(e.contains("manifest unknown") && e.contains("nope"), "{e}");
 }
+
+#[test]
+fn mirror_serves_a_registry_and_platform_must_match_single_images() {
+    // registry.invalid never answers: its mirror (our loopback registry) serves it.
+    let mirror = Registry::start();
+    let repo_path = berth_testutil::unique_name("mirrored");
+    skopeo_push_busybox(
+        "latest",
+        &format!("{}/{repo_path}:latest", mirror.host()),
+        &[],
+    );
+    let (dir, store) = registry_common::store();
+    let mut cfg = berth_image::registry::RegistriesConfig::default();
+    cfg.mirrors.insert(
+        "registry.invalid".into(),
+        vec![format!("http://{}", mirror.host())],
+    );
+    let opts = PullOptions {
+        registries: cfg,
+        ..pull_opts(dir.path())
+    };
+    let name = format!("registry.invalid/{repo_path}:latest");
+    let r = Reference::parse(&name).unwrap();
+    let out = registry::pull(store.clone(), &r, &opts).unwrap();
+    assert_eq!(out.endpoint, mirror.host());
+    assert_eq!(
+        store.resolve(&name).unwrap().manifest_digest.to_string(),
+        out.manifest_digest
+    );
+
+    // busybox:latest is a single linux/amd64 manifest: --platform linux/arm64 is refused.
+    let (dir2, store2) = registry_common::store();
+    let before = snapshot(dir2.path());
+    let opts = PullOptions {
+        platform: Some(Platform::parse("linux/arm64").unwrap()),
+        ..pull_opts(dir2.path())
+    };
+    let direct = Reference::parse(&format!("{}/{repo_path}:latest", mirror.host())).unwrap();
+    let e = registry::pull(store2, &direct, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("does not match the specified platform (linux/arm64)"),
+        "{e}"
+    );
+    assert_eq!(snapshot(dir2.path()), before);
+}

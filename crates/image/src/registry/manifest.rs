@@ -171,7 +171,7 @@ impl Platform {
 
     /// Whether an index entry's platform fits this one. A variant is compared only when
     /// this platform names one (arm64's implied variant is v8).
-    fn accepts(&self, os: &str, arch: &str, variant: Option<&str>) -> bool {
+    pub fn accepts(&self, os: &str, arch: &str, variant: Option<&str>) -> bool {
         if self.os != os || self.architecture != normalize_arch(arch) {
             return false;
         }

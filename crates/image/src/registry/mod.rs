@@ -45,6 +45,12 @@ pub enum RegistryError {
     UnknownMediaType { digest: String, media_type: String },
     #[error("image index {digest} has no manifest for platform {platform}")]
     NoMatchingPlatform { digest: String, platform: String },
+    #[error("image with reference {reference} was found but its platform ({found}) does not match the specified platform ({wanted})")]
+    PlatformMismatch {
+        reference: String,
+        found: String,
+        wanted: String,
+    },
     #[error("digest mismatch for {expected}: content hashes to {actual}")]
     DigestMismatch { expected: String, actual: String },
     #[error("size mismatch for {digest}: expected {expected} bytes, got {actual}")]

@@ -131,6 +131,7 @@ pub async fn pull_async<S: ImageContent>(
 
     // Narrow an index to one platform's manifest (fetched by digest, so verified).
     let (fetched, media_type) = manifest::parse(&top_body, &top_digest)?;
+    let from_index = matches!(fetched, Fetched::Index(_));
     let (image, manifest_body, manifest_digest, manifest_media_type) = match fetched {
         Fetched::Image(m) => (m, top_body.clone(), top_digest.clone(), media_type),
         Fetched::Index(index) => {
@@ -191,6 +192,32 @@ pub async fn pull_async<S: ImageContent>(
     } else {
         Some(fetch_to_memory(&session, &oci_ref, &config).await?)
     };
+    // An explicit --platform must match a single-platform image too (as in Docker).
+    if let (Some(want), false) = (&opts.platform, from_index) {
+        let body = match &config_body {
+            Some(b) => b.clone(),
+            None => store
+                .read_blob(config.digest().as_ref())
+                .map_err(|source| RegistryError::Store {
+                    context: format!("read config {}", config.digest()),
+                    source,
+                })?,
+        };
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let os = v["os"].as_str().unwrap_or_default();
+        let arch = v["architecture"].as_str().unwrap_or_default();
+        let variant = v["variant"].as_str();
+        if !want.accepts(os, arch, variant) {
+            return Err(RegistryError::PlatformMismatch {
+                reference: reference.to_string(),
+                found: format!(
+                    "{os}/{arch}{}",
+                    variant.map(|v| format!("/{v}")).unwrap_or_default()
+                ),
+                wanted: want.to_string(),
+            });
+        }
+    }
     let results: Vec<Result<(), RegistryError>> =
         futures_util::stream::iter(missing.iter().map(|l| {
             let session = &session;
