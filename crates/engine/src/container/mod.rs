@@ -32,6 +32,10 @@ pub struct Engine {
 
 impl Engine {
     pub fn open(root: &Path) -> Result<Self> {
+        // Monitors change directory; every path they get must be absolute.
+        let root = std::path::absolute(root)
+            .map_err(|e| EngineError::io(format!("data root {}", root.display()), e))?;
+        let root = root.as_path();
         let layout = Layout::new(root);
         std::fs::create_dir_all(layout.containers())
             .map_err(|e| EngineError::io(format!("create {}", layout.containers().display()), e))?;

@@ -67,6 +67,13 @@ pub fn run(args: MonitorArgs) -> i32 {
             return 125;
         }
     };
+    if let Err(e) = std::env::set_current_dir(&dir) {
+        report(
+            args.sync_fd,
+            &format!("err 125 chdir {}: {e}", dir.display()),
+        );
+        return 125;
+    }
     let mut m = Monitor {
         cfg,
         dir,
@@ -328,7 +335,9 @@ impl Monitor {
     }
 
     fn create_with_pty(&mut self, mut create: Command, id: &str) -> Result<Io, StartError> {
-        let sock_path = self.dir.join("console.sock");
+        // Relative to our working directory (the container directory): a full path can
+        // exceed sun_path's 108 bytes.
+        let sock_path = PathBuf::from("console.sock");
         let _ = std::fs::remove_file(&sock_path);
         let listener =
             std::os::unix::net::UnixListener::bind(&sock_path).map_err(|e| StartError {
@@ -336,6 +345,7 @@ impl Monitor {
                 code: 125,
             })?;
         let mut child = create
+            .current_dir(&self.dir)
             .arg("--console-socket")
             .arg(&sock_path)
             .arg(id)

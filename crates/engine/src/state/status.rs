@@ -158,9 +158,21 @@ pub fn process_start_time(pid: i32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// Whether the recorded monitor is still alive (same pid, same start time).
+/// Whether the recorded monitor is still alive (same pid, same start time, not a zombie).
 pub fn monitor_alive(st: &LiveState) -> bool {
-    st.monitor_pid > 0 && process_start_time(st.monitor_pid) == Some(st.monitor_start_time)
+    if st.monitor_pid <= 0 {
+        return false;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", st.monitor_pid)) else {
+        return false;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+        return false;
+    };
+    let mut fields = rest.split_whitespace();
+    let state = fields.next().unwrap_or("");
+    let start = fields.nth(18).and_then(|s| s.parse::<u64>().ok());
+    !matches!(state, "Z" | "X") && start == Some(st.monitor_start_time)
 }
 
 #[cfg(test)]
