@@ -18,4 +18,6 @@ pub mod unpack;
 
 pub use archive::{import, load, save, ArchiveFormat, ImportOptions};
 pub use error::ImageError;
-pub use store::{BlobWriter, FileLock, ImageRecord, LayerInfo, RemovedItem, RootfsLayout, Store};
+pub use store::{
+    BlobWriter, CommitOptions, FileLock, ImageRecord, LayerInfo, RemovedItem, RootfsLayout, Store,
+};

@@ -244,3 +244,81 @@ fn import_of_a_busybox_rootfs_tarball_makes_a_runnable_image() {
     assert!(e.to_string().contains("../evil"), "{e}");
     assert_eq!(snapshot(dir2.path()), before);
 }
+
+#[test]
+fn commit_turns_container_changes_into_a_new_image() {
+    if !require_root() {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let (_dir, store) = new_store("img-commit");
+    load_file(&store, &shared_archive("layers.oci.tar"));
+    let base = store.resolve("layers").unwrap();
+    let cid = unique_name("ctr-commit");
+    store.create_rootfs(&cid, &base).unwrap();
+    let m = store.mount_rootfs(&cid).unwrap();
+    std::fs::write(m.join("data/added.txt"), "added\n").unwrap();
+    std::fs::hard_link(m.join("data/added.txt"), m.join("data/added-link")).unwrap();
+    rustix::fs::setxattr(
+        m.join("data/added.txt"),
+        "user.k",
+        b"v",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    std::fs::remove_file(m.join("data/keep.txt")).unwrap();
+    std::fs::remove_dir_all(m.join("opq")).unwrap();
+    std::fs::create_dir(m.join("opq")).unwrap();
+    std::fs::write(m.join("opq/only.txt"), "only\n").unwrap();
+    std::os::unix::fs::symlink("added.txt", m.join("data/to-added")).unwrap();
+    let opts = berth_image::CommitOptions {
+        name: Some("committed:1".into()),
+        changes: vec!["CMD [\"cat\", \"/data/added.txt\"]".into()],
+        message: Some("a test commit".into()),
+        author: Some("tester".into()),
+    };
+    let img = store.commit_rootfs(&cid, &opts).unwrap();
+    store.remove_rootfs(&cid).unwrap();
+    assert_eq!(img.layers.len(), 5);
+    assert_eq!(img.layers[..4], base.layers[..]);
+    let cfg = store.config(&img).unwrap();
+    assert_eq!(
+        cfg.config().as_ref().unwrap().cmd().as_ref().unwrap(),
+        &["cat", "/data/added.txt"]
+    );
+    assert_eq!(
+        cfg.config().as_ref().unwrap().working_dir().as_deref(),
+        Some("/data")
+    );
+    assert_eq!(cfg.rootfs().diff_ids().len(), 5);
+    assert_eq!(cfg.history().as_ref().unwrap().len(), 12);
+
+    let cid2 = unique_name("ctr-commit2");
+    store.create_rootfs(&cid2, &img).unwrap();
+    let m2 = store.mount_rootfs(&cid2).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(m2.join("data/added.txt")).unwrap(),
+        "added\n"
+    );
+    assert_eq!(
+        std::fs::metadata(m2.join("data/added.txt")).unwrap().ino(),
+        std::fs::metadata(m2.join("data/added-link")).unwrap().ino()
+    );
+    let mut v = [0u8; 8];
+    let n = rustix::fs::getxattr(m2.join("data/added.txt"), "user.k", &mut v).unwrap();
+    assert_eq!(&v[..n], b"v");
+    assert!(!m2.join("data/keep.txt").exists(), "whiteout kept");
+    assert!(m2.join("data/replace-me.txt").exists());
+    let opq: Vec<_> = std::fs::read_dir(m2.join("opq"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(opq, vec!["only.txt"], "opaque dir kept");
+    assert_eq!(
+        std::fs::read_link(m2.join("data/to-added"))
+            .unwrap()
+            .to_str(),
+        Some("added.txt")
+    );
+    store.remove_rootfs(&cid2).unwrap();
+}

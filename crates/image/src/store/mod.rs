@@ -11,11 +11,13 @@
 //! ```
 
 mod blob;
+mod commit;
 mod image;
 mod layer;
 mod rootfs;
 
 pub use blob::BlobWriter;
+pub use commit::CommitOptions;
 pub use image::{ImageRecord, RemovedItem};
 pub(crate) use layer::compression_of as layer_compression;
 pub use layer::LayerInfo;

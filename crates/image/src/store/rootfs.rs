@@ -126,6 +126,16 @@ impl Store {
         let layout = self.layout_for(container_id, &lowers)?;
         let made = (|| {
             let dir = self.rootfs_dir(container_id);
+            // Leftovers of a crash before the record was written: unmount (never delete
+            // through a mount), then start afresh.
+            overlay::unmount_if_mounted(&layout.merged)?;
+            if overlay::is_mountpoint(&layout.merged) {
+                return Err(ImageError::Invalid(format!(
+                    "{} is still mounted",
+                    layout.merged.display()
+                )));
+            }
+            remove_tree(&dir)?;
             fs::DirBuilder::new()
                 .mode(0o700)
                 .create(&dir)
@@ -143,7 +153,9 @@ impl Store {
             Ok::<_, ImageError>(())
         })();
         if let Err(e) = made {
-            let _ = fs::remove_dir_all(self.rootfs_dir(container_id));
+            if !overlay::is_mountpoint(&layout.merged) {
+                let _ = fs::remove_dir_all(self.rootfs_dir(container_id));
+            }
             let _ = self
                 .conn()
                 .execute("DELETE FROM rootfs WHERE container_id = ?1", [container_id]);
@@ -170,6 +182,14 @@ impl Store {
                 Ok(Some((image, lowers)))
             }
         }
+    }
+
+    /// The image (id) a container root filesystem was made from.
+    pub fn rootfs_image_id(&self, container_id: &str) -> Result<String, ImageError> {
+        let (image, _) = self.rootfs_row(container_id)?.ok_or_else(|| {
+            ImageError::Invalid(format!("no root filesystem for container {container_id}"))
+        })?;
+        Ok(image)
     }
 
     /// The layout of an existing container root filesystem.
