@@ -167,6 +167,66 @@ fn overlay_mount_with_host_layers() {
 }
 
 #[test]
+fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
+    if skip() {
+        return;
+    }
+    let b = Bundle::new();
+    let r = b.rootfs();
+    fs::create_dir_all(r.join("run/lock/sub")).unwrap();
+    fs::set_permissions(r.join("run"), fs::Permissions::from_mode(0o710)).unwrap();
+    fs::write(r.join("run/lock/sub/f"), "content").unwrap();
+    fs::set_permissions(r.join("run/lock/sub/f"), fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::chown(r.join("run/lock/sub/f"), Some(1234), Some(5678)).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", r.join("run/link")).unwrap();
+    let s = spec(
+        r#"{"ociVersion": "1.2.0", "root": {"path": "rootfs"},
+        "mounts": [
+          {"destination": "/proc", "type": "proc", "source": "proc"},
+          {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid", "ro"]},
+          {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["notmpcopyup"]}
+        ]}"#,
+    );
+    in_child(|| {
+        setup(&s, &b)?;
+        let m = top_mount("/run")?;
+        ensure(m.fstype == "tmpfs" && has_opt(&m.mount_opts, "ro"), || {
+            format!("/run: {m:?}")
+        })?;
+        let f = fs::metadata("/run/lock/sub/f").map_err(|e| format!("copied file: {e}"))?;
+        ensure(
+            f.mode() & 0o7777 == 0o640 && f.uid() == 1234 && f.gid() == 5678,
+            || {
+                format!(
+                    "copied file mode {:o} uid {} gid {}",
+                    f.mode(),
+                    f.uid(),
+                    f.gid()
+                )
+            },
+        )?;
+        ensure(
+            fs::read_to_string("/run/lock/sub/f").ok().as_deref() == Some("content"),
+            || "content".into(),
+        )?;
+        let l = fs::read_link("/run/link").map_err(|e| e.to_string())?;
+        ensure(l.to_str() == Some("/etc/passwd"), || {
+            format!("link -> {l:?}")
+        })?;
+        let run = fs::metadata("/run").map_err(|e| e.to_string())?;
+        ensure(run.mode() & 0o7777 == 0o710, || {
+            format!("/run mode {:o}", run.mode())
+        })
+    })
+    .unwrap();
+    // The image's files are untouched.
+    assert_eq!(
+        fs::read_to_string(r.join("run/lock/sub/f")).unwrap(),
+        "content"
+    );
+}
+
+#[test]
 fn ro_bind_is_really_read_only_and_source_stays_writable() {
     if skip() {
         return;

@@ -6,6 +6,7 @@
 //! 2. [`pivot`] right after (or after hooks that must see the host, e.g. createContainer);
 //! 3. [`finalize`] after `pivot`, before dropping capabilities.
 
+mod copyup;
 mod devices;
 mod finalize;
 mod in_root;

@@ -9,6 +9,7 @@ use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
 use oci_spec::runtime::Mount;
 
+use super::copyup;
 use super::in_root::{clean, mkdir_in, InRoot};
 use super::options::{self, MountOptions};
 use super::sys::{
@@ -93,8 +94,17 @@ fn mount_one(root: &InRoot, p: &RootfsParams, m: &Mount) -> Result<(), Fail> {
         _ => {}
     }
     let target = root.mkdir_all(&dest).ctx("create mount point")?;
+    let covered = if opts.tmpcopyup && typ == "tmpfs" {
+        Some(copyup::open_dir(target.as_fd()).ctx("open directory for tmpcopyup")?)
+    } else {
+        None
+    };
     let source = m.source().as_deref().unwrap_or(Path::new(typ));
-    let flags = opts.flags & !MsFlags::MS_REMOUNT;
+    let mut flags = opts.flags & !MsFlags::MS_REMOUNT;
+    if covered.is_some() {
+        // Filled first, made read-only afterwards.
+        flags &= !MsFlags::MS_RDONLY;
+    }
     let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
     match mount(
         Some(source),
@@ -113,6 +123,19 @@ fn mount_one(root: &InRoot, p: &RootfsParams, m: &Mount) -> Result<(), Fail> {
             return host_rbind(root, &dest, Path::new("/dev/mqueue"), &opts)
         }
         Err(e) => return Err(Fail::from(("mount", e))),
+    }
+    if let Some(covered) = covered {
+        let mnt = root.resolve(&dest).ctx("reopen tmpfs")?;
+        let top = copyup::open_dir(mnt.as_fd()).ctx("open new tmpfs")?;
+        let keep_mode = opts.data.split(',').any(|o| o.starts_with("mode="));
+        copyup::copy_tree(covered, top, keep_mode).ctx("tmpcopyup")?;
+        if opts.flags.contains(MsFlags::MS_RDONLY) {
+            let ro = MountAttr {
+                attr_set: MOUNT_ATTR_RDONLY,
+                ..Default::default()
+            };
+            mount_setattr_fd(mnt.as_fd(), false, &ro).ctx("make tmpfs read-only")?;
+        }
     }
     if !opts.propagation.is_empty() || !opts.recursive.is_empty() {
         // The fd we mounted on is the covered directory; reopen to reach the new mount.

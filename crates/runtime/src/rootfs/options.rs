@@ -27,6 +27,8 @@ pub struct MountOptions {
     pub data: String,
     /// "idmap"/"ridmap" were given.
     pub idmap: bool,
+    /// "tmpcopyup": fill a new tmpfs with what it covers.
+    pub tmpcopyup: bool,
 }
 
 impl Default for MountOptions {
@@ -38,6 +40,7 @@ impl Default for MountOptions {
             recursive: MountAttr::default(),
             data: String::new(),
             idmap: false,
+            tmpcopyup: false,
         }
     }
 }
@@ -130,9 +133,9 @@ pub fn parse(options: &[String]) -> MountOptions {
         }
         match opt {
             "idmap" | "ridmap" => o.idmap = true,
-            // runc's extension asking to copy the hidden contents into a tmpfs; not needed
-            // for correctness, accepted so configs written for runc still work.
-            "tmpcopyup" => {}
+            // runc's / crun's extension: copy what a tmpfs covers into it.
+            "tmpcopyup" => o.tmpcopyup = true,
+            "notmpcopyup" => o.tmpcopyup = false,
             _ => {
                 if !o.data.is_empty() {
                     o.data.push(',');
@@ -281,6 +284,7 @@ mod tests {
     fn idmap_and_tmpcopyup() {
         let o = parse(&v("idmap,tmpcopyup,newinstance"));
         assert!(o.idmap);
+        assert!(o.tmpcopyup);
         assert_eq!(o.data, "newinstance");
     }
 }
