@@ -19,3 +19,8 @@ jq '.process.terminal = false
     | .process.args = ["sh", "-c", "echo hello from a berth container; echo hostname=$(hostname) pid=$$; ls /"]' \
   "$bundle/config.json" > "$bundle/config.json.new" && mv "$bundle/config.json.new" "$bundle/config.json"
 "$B/berth-oci" run --bundle "$bundle" "quickstart-$$"
+# The engine, daemonless: the same busybox root filesystem becomes an image, and
+# `berth run --rm` starts a container from it (a small monitor per container, no service).
+tar -C "$bundle/rootfs" -cf - . | "$B/berth" import -c 'CMD ["sh"]' - busybox:quickstart >/dev/null
+"$B/berth" run --rm --network none busybox:quickstart \
+  sh -c 'echo hello from berth run; echo hostname=$(hostname) pid=$$; ls /'
