@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Pull + unpack of a multi-layer Debian image (>= 100 MB unpacked) from a local
+# docker-registry: `berth pull` (fresh root each run) vs `podman pull` (its own storage,
+# image removed between runs) vs `skopeo copy` + `umoci unpack`. Runs are interleaved;
+# prints per-run times, medians, ratios and Berth's unpack throughput.
+#
+# Usage: bench/pull/run.sh [RUNS]        (root; builds berth --release first)
+# Knobs: BERTH=path/to/berth  IMGS=/tmp/imgs (where make-images.sh put debian.oci.tar)
+#        LAYERS=5 (layers the Debian rootfs is split into)  WORK=/tmp/berth-bench-pull
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${1:-5}
+IMGS=${IMGS:-/tmp/imgs}
+WORK=${WORK:-/tmp/berth-bench-pull}
+LAYERS=${LAYERS:-5}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+if [ -z "${BERTH:-}" ]; then
+  cargo build --release -q -p berth-cli
+  BERTH=$CARGO_TARGET_DIR/release/berth
+fi
+if [ ! -f "$IMGS/debian.oci.tar" ]; then
+  OUT=$IMGS DEBIAN=1 PUSH=0 ../shared/images/make-images.sh
+fi
+rm -rf "$WORK" && mkdir -p "$WORK"
+
+# The image: Debian minbase split into $LAYERS layers plus one on top.
+python3 bench/pull/split-layers.py "$IMGS/debian.oci.tar" "$WORK/layout" split "$LAYERS"
+
+# A local registry on a free port.
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$WORK/registry.yml" <<YML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $WORK/registry}}
+http: {addr: 127.0.0.1:$PORT}
+YML
+docker-registry serve "$WORK/registry.yml" > "$WORK/registry.log" 2>&1 &
+REG_PID=$!
+trap 'kill $REG_PID 2>/dev/null; wait $REG_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
+IMG=127.0.0.1:$PORT/bench/debian:split
+skopeo copy -q --dest-tls-verify=false "oci:$WORK/layout:split" "docker://$IMG"
+UNPACKED=$(python3 -c "
+import json,sys; d='$WORK/layout'
+idx=json.load(open(d+'/index.json')); m=json.load(open(d+'/blobs/sha256/'+idx['manifests'][0]['digest'][7:]))
+import gzip; print(sum(len(gzip.open(d+'/blobs/sha256/'+l['digest'][7:]).read()) for l in m['layers']))")
+COMPRESSED=$(python3 -c "
+import json; d='$WORK/layout'
+idx=json.load(open(d+'/index.json')); m=json.load(open(d+'/blobs/sha256/'+idx['manifests'][0]['digest'][7:]))
+print(sum(l['size'] for l in m['layers']))")
+
+now() { date +%s.%N; }
+berth_run() {
+  rm -rf "$WORK/berth-root"
+  local t0; t0=$(now)
+  "$BERTH" --root "$WORK/berth-root" pull -q "$IMG" >/dev/null
+  echo "$(now) - $t0" | bc
+}
+podman_run() {
+  podman rmi -f "$IMG" >/dev/null 2>&1 || true
+  local t0; t0=$(now)
+  podman pull -q --tls-verify=false "$IMG" >/dev/null
+  echo "$(now) - $t0" | bc
+}
+skopeo_umoci_run() {
+  rm -rf "$WORK/oci" "$WORK/bundle"
+  local t0; t0=$(now)
+  skopeo copy -q --src-tls-verify=false "docker://$IMG" "oci:$WORK/oci:split" >/dev/null
+  umoci unpack --image "$WORK/oci:split" "$WORK/bundle" >/dev/null
+  echo "$(now) - $t0" | bc
+}
+
+# One warm-up of each (page cache, registry), not counted.
+berth_run >/dev/null; podman_run >/dev/null; skopeo_umoci_run >/dev/null
+B=(); P=(); S=()
+for i in $(seq "$RUNS"); do
+  B+=("$(berth_run)"); P+=("$(podman_run)"); S+=("$(skopeo_umoci_run)")
+  echo "run $i: berth ${B[-1]}s  podman ${P[-1]}s  skopeo+umoci ${S[-1]}s"
+done
+podman rmi -f "$IMG" >/dev/null 2>&1 || true
+rm -rf "$WORK/berth-root" "$WORK/oci" "$WORK/bundle"
+
+python3 - "$UNPACKED" "$COMPRESSED" "${B[*]}" "${P[*]}" "${S[*]}" <<'PY'
+import statistics, sys
+unpacked, compressed = int(sys.argv[1]), int(sys.argv[2])
+b, p, s = ([float(x) for x in a.split()] for a in sys.argv[3:6])
+mb, mp, ms = statistics.median(b), statistics.median(p), statistics.median(s)
+print(f"image: {unpacked/1e6:.1f} MB unpacked, {compressed/1e6:.1f} MB compressed")
+print(f"median berth pull        {mb:.2f} s   ({unpacked/1e6/mb:.0f} MB/s unpacked)")
+print(f"median podman pull       {mp:.2f} s   (berth/podman = {mb/mp:.2f})")
+print(f"median skopeo+umoci      {ms:.2f} s   (berth/skopeo+umoci = {mb/ms:.2f})")
+PY
