@@ -322,3 +322,31 @@ fn commit_turns_container_changes_into_a_new_image() {
     );
     store.remove_rootfs(&cid2).unwrap();
 }
+
+#[test]
+fn image_without_layers_gets_an_empty_root() {
+    if !require_root() {
+        return;
+    }
+    let (_dir, store) = new_store("img-empty");
+    let img = build_image(&[], "application/vnd.oci.image.layer.v1.tar", false);
+    put_blobs(&store, &img);
+    let rec = store
+        .register_image(
+            &["scratch-like:1".to_string()],
+            &digest::parse(&img.manifest_digest).unwrap(),
+        )
+        .unwrap();
+    let cid = unique_name("ctr-empty");
+    store.create_rootfs(&cid, &rec).unwrap();
+    let m = store.mount_rootfs(&cid).unwrap();
+    assert_eq!(std::fs::read_dir(&m).unwrap().count(), 0);
+    std::fs::write(m.join("x"), "x").unwrap();
+    store.remove_rootfs(&cid).unwrap();
+    assert_eq!(
+        std::fs::read_dir(store.root().join("image/empty"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

@@ -48,7 +48,7 @@ pub struct FileLock {
 impl Store {
     pub fn open(root: &Path) -> Result<Store, ImageError> {
         let image_dir = root.join("image");
-        for d in ["blobs/sha256", "layers", "tmp", "locks"] {
+        for d in ["blobs/sha256", "layers", "tmp", "locks", "empty"] {
             let p = image_dir.join(d);
             fs::create_dir_all(&p).ctx(|| format!("create {}", p.display()))?;
         }

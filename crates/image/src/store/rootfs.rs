@@ -47,11 +47,16 @@ impl Store {
         lowers: &[String],
     ) -> Result<RootfsLayout, ImageError> {
         let dir = self.rootfs_dir(container_id);
+        let mut lower_dirs: Vec<PathBuf> = lowers
+            .iter()
+            .map(|s| digest::parse(s).map(|d| self.layer_dir(&d)))
+            .collect::<Result<_, _>>()?;
+        if lower_dirs.is_empty() {
+            // overlayfs needs a lower layer: an image without layers gets an empty one.
+            lower_dirs.push(self.image_dir.join("empty"));
+        }
         Ok(RootfsLayout {
-            lowers: lowers
-                .iter()
-                .map(|s| digest::parse(s).map(|d| self.layer_dir(&d)))
-                .collect::<Result<_, _>>()?,
+            lowers: lower_dirs,
             upper: dir.join("upper"),
             work: dir.join("work"),
             merged: dir.join("merged"),
@@ -80,12 +85,6 @@ impl Store {
             lowers.push(layer.digest().to_string());
         }
         lowers.reverse();
-        if lowers.is_empty() {
-            return Err(ImageError::Invalid(format!(
-                "image {} has no layers",
-                digest::short(&img.id)
-            )));
-        }
         let lowers_json = serde_json::to_string(&lowers).expect("serializable");
         {
             let mut conn = self.conn();
