@@ -637,3 +637,37 @@ fn cgroups_v1_device_update_never_blocks_allowed_devices() {
     );
     assert!(list.lines().any(|l| l == "c 1:3 rwm"), "{list}");
 }
+
+#[test]
+fn cgroups_destroy_kills_leftover_frozen_tasks_and_nested_cgroups() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let cg = TestCgroup::new("cg-leftover");
+    let mut child = Gated::spawn("sleep 30");
+    cg.0.add_task(child.pid()).unwrap();
+    child.go();
+    // A sub-cgroup with a task of its own, as a container with cgroupns could make.
+    let mut nested_child = Gated::spawn("sleep 30");
+    for (_, d) in cg.0.hierarchy_dirs() {
+        let n = d.join("inner");
+        std::fs::create_dir(&n).unwrap();
+        if d.join("cpuset.cpus").exists() {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                let v = std::fs::read_to_string(d.join(f)).unwrap();
+                std::fs::write(n.join(f), v.trim()).unwrap();
+            }
+        }
+        std::fs::write(n.join("cgroup.procs"), nested_child.pid().to_string()).unwrap();
+    }
+    nested_child.go();
+    cg.0.freeze().unwrap();
+    cg.0.destroy().unwrap();
+    for (_, d) in cg.0.hierarchy_dirs() {
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(child.finish().0.signal(), Some(libc::SIGKILL));
+    assert_eq!(nested_child.finish().0.signal(), Some(libc::SIGKILL));
+}

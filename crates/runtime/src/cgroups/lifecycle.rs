@@ -106,11 +106,35 @@ impl Cgroup {
     }
 
     /// Removes the cgroup's dir in every hierarchy (nested child cgroups first).
-    /// Idempotent; retries briefly while exiting tasks still pin a dir (EBUSY).
+    /// Idempotent; retries briefly while exiting tasks still pin a dir (EBUSY). Tasks
+    /// still inside after that are thawed and SIGKILLed first: no dir is left behind.
     pub fn destroy(&self) -> Result<(), CgroupError> {
-        let mut first_err = None;
+        let mut busy = Vec::new();
         for dir in self.dirs() {
-            if let Err(e) = remove_cgroup_dir(dir) {
+            if remove_cgroup_dir(dir, 4).is_err() {
+                busy.push(dir);
+            }
+        }
+        if busy.is_empty() {
+            return Ok(());
+        }
+        // Frozen tasks cannot die: thaw before killing.
+        if let Some(d) = self
+            .v1
+            .iter()
+            .find(|d| d.controllers.iter().any(|c| c == "freezer"))
+        {
+            let _ = fsio::write_raw(&d.dir.join("freezer.state"), "THAWED");
+        }
+        if let Some(u) = &self.unified {
+            let _ = fsio::write_raw(&u.dir.join("cgroup.freeze"), "0");
+        }
+        for dir in &busy {
+            kill_tree(dir);
+        }
+        let mut first_err = None;
+        for dir in busy {
+            if let Err(e) = remove_cgroup_dir(dir, 12) {
                 first_err.get_or_insert(e);
             }
         }
@@ -230,19 +254,19 @@ fn enable_controllers(u: &UnifiedDir) -> Result<(), CgroupError> {
 }
 
 /// rmdir with brief retries on EBUSY; removes nested child cgroups first.
-fn remove_cgroup_dir(dir: &Path) -> Result<(), CgroupError> {
+fn remove_cgroup_dir(dir: &Path, attempts: u32) -> Result<(), CgroupError> {
     let mut delay = Duration::from_millis(1);
-    for attempt in 0..12 {
+    for attempt in 0..attempts {
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::ENOTEMPTY)) => {
-                if attempt == 0 {
-                    remove_children(dir);
-                    continue;
-                }
-                if attempt == 11 {
+                if attempt + 1 == attempts {
                     return Err(CgroupError::io("removing cgroup", dir, e));
+                }
+                remove_children(dir);
+                if attempt == 0 {
+                    continue;
                 }
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_millis(100));
@@ -253,12 +277,29 @@ fn remove_cgroup_dir(dir: &Path) -> Result<(), CgroupError> {
     Ok(())
 }
 
+/// SIGKILLs every task in `dir` and in its sub-cgroups.
+fn kill_tree(dir: &Path) {
+    if let Ok(procs) = fsio::read_raw(&dir.join("cgroup.procs")) {
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                kill_tree(&e.path());
+            }
+        }
+    }
+}
+
 /// Removes sub-cgroups (e.g. made by the container in its cgroup namespace).
 fn remove_children(dir: &Path) {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
             if e.file_type().is_ok_and(|t| t.is_dir()) {
-                let _ = remove_cgroup_dir(&e.path());
+                let _ = remove_cgroup_dir(&e.path(), 2);
             }
         }
     }
