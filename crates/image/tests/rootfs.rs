@@ -350,3 +350,56 @@ fn image_without_layers_gets_an_empty_root() {
         0
     );
 }
+
+#[test]
+fn concurrent_loads_tags_and_removes_leave_a_consistent_store() {
+    if !require_root() {
+        return;
+    }
+    let dir = TempDir::new("img-conc-load").unwrap();
+    let root = dir.path().to_path_buf();
+    let archive = std::fs::read(shared_archive("busybox.oci.tar")).unwrap();
+    let barrier = Arc::new(Barrier::new(3));
+    let handles: Vec<_> = (0..3)
+        .map(|i| {
+            let (root, archive, barrier) = (root.clone(), archive.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let s = Store::open(&root).unwrap();
+                barrier.wait();
+                berth_image::load(&s, archive.as_slice()).unwrap();
+                s.tag("busybox", &format!("copy:{i}")).unwrap();
+                // Removing a tag another thread may be re-adding: either outcome is fine.
+                let _ = s.remove("busybox:multi", true);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let store = Store::open(&root).unwrap();
+    let img = store.resolve("busybox:latest").unwrap();
+    for i in 0..3 {
+        assert_eq!(store.resolve(&format!("copy:{i}")).unwrap().id, img.id);
+    }
+    // Every image's blobs are there and its layers unpacked.
+    for rec in store.list().unwrap() {
+        assert!(store.has_blob(&rec.manifest_digest));
+        assert!(store.has_blob(&rec.id));
+        for l in &rec.layers {
+            assert!(store.has_blob(l));
+            assert!(store.is_layer_unpacked(l));
+        }
+    }
+    assert_eq!(
+        std::fs::read_dir(root.join("image/tmp")).unwrap().count(),
+        0
+    );
+    let cid = unique_name("ctr-conc");
+    store.create_rootfs(&cid, &img).unwrap();
+    assert!(store
+        .mount_rootfs(&cid)
+        .unwrap()
+        .join("bin/busybox")
+        .is_file());
+    store.remove_rootfs(&cid).unwrap();
+}
