@@ -656,3 +656,111 @@ fn cgroups_bpf_device_program_loads_into_the_kernel() {
     let fd = load_device_program(&prog).unwrap();
     drop(fd);
 }
+
+fn put(dir: &Path, file: &str, content: &str) {
+    fs::write(dir.join(file), content).unwrap();
+}
+
+#[test]
+fn cgroups_fake_v2_stats_and_oom_count_parse_the_files() {
+    let tmp = TempDir::new("cgfake").unwrap();
+    let (_h, cg, leaf) = v2_tree(&tmp);
+    cg.create().unwrap();
+    put(&leaf, "cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 10\nnr_throttled 2\nthrottled_usec 30\n");
+    put(&leaf, "memory.current", "4096\n");
+    put(&leaf, "memory.max", "max\n");
+    put(&leaf, "memory.peak", "8192\n");
+    put(&leaf, "memory.stat", "anon 1024\nfile 2048\n");
+    put(
+        &leaf,
+        "memory.events",
+        "low 0\nhigh 0\nmax 5\noom 2\noom_kill 1\noom_group_kill 0\n",
+    );
+    put(&leaf, "memory.swap.current", "0\n");
+    put(&leaf, "memory.swap.max", "1048576\n");
+    put(&leaf, "pids.current", "3\n");
+    put(&leaf, "pids.max", "max\n");
+    put(
+        &leaf,
+        "io.stat",
+        "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n",
+    );
+    put(&leaf, "hugetlb.2MB.current", "2097152\n");
+    put(&leaf, "hugetlb.2MB.events", "max 4\n");
+    let s = cg.stats().unwrap();
+    assert_eq!(s.cpu.usage.total, 1_500_000);
+    assert_eq!(s.cpu.usage.user, 1_000_000);
+    assert_eq!(s.cpu.usage.kernel, 500_000);
+    assert_eq!(s.cpu.throttling.throttled_periods, 2);
+    assert_eq!(s.cpu.throttling.throttled_time, 30_000);
+    assert_eq!(s.memory.usage.usage, 4096);
+    assert_eq!(s.memory.usage.max, 8192);
+    assert_eq!(s.memory.usage.limit, u64::MAX);
+    assert_eq!(s.memory.usage.failcnt, 5);
+    assert_eq!(s.memory.cache, 2048);
+    assert_eq!(s.memory.swap.limit, 1048576);
+    assert_eq!((s.memory.oom, s.memory.oom_kill), (2, 1));
+    assert_eq!((s.pids.current, s.pids.limit), (3, 0));
+    let bytes: Vec<(u64, u64, &str, u64)> = s
+        .blkio
+        .io_service_bytes_recursive
+        .iter()
+        .map(|e| (e.major, e.minor, e.op.as_str(), e.value))
+        .collect();
+    assert_eq!(bytes, [(8, 0, "Read", 100), (8, 0, "Write", 200)]);
+    assert_eq!(s.blkio.io_serviced_recursive.len(), 2);
+    assert_eq!(s.hugetlb["2MB"].usage, 2097152);
+    assert_eq!(s.hugetlb["2MB"].failcnt, 4);
+    assert_eq!(cg.oom_kill_count().unwrap(), 1);
+    // runc's JSON names.
+    let j = serde_json::to_value(&s).unwrap();
+    assert_eq!(j["cpu"]["throttling"]["throttledPeriods"], 2);
+    assert_eq!(j["blkio"]["ioServiceBytesRecursive"][1]["op"], "Write");
+    assert_eq!(j["memory"]["usage"]["failcnt"], 5);
+}
+
+#[test]
+fn cgroups_fake_v1_stats_and_oom_count_parse_the_files() {
+    let tmp = TempDir::new("cgfake").unwrap();
+    let (_h, cg) = v1_tree(&tmp, V1_NAMES, false);
+    cg.create().unwrap();
+    let cpu = dir_of(&cg, "cpu,cpuacct");
+    put(&cpu, "cpuacct.usage", "3000\n");
+    put(&cpu, "cpuacct.usage_percpu", "1000 2000 \n");
+    put(&cpu, "cpuacct.usage_user", "2500\n");
+    put(&cpu, "cpuacct.usage_sys", "500\n");
+    put(
+        &cpu,
+        "cpu.stat",
+        "nr_periods 4\nnr_throttled 1\nthrottled_time 77\n",
+    );
+    let mem = dir_of(&cg, "memory");
+    put(&mem, "memory.usage_in_bytes", "4096\n");
+    put(&mem, "memory.limit_in_bytes", "1048576\n");
+    put(&mem, "memory.failcnt", "9\n");
+    put(&mem, "memory.stat", "cache 10\ntotal_cache 20\n");
+    put(
+        &mem,
+        "memory.oom_control",
+        "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+    );
+    let blk = dir_of(&cg, "blkio");
+    put(
+        &blk,
+        "blkio.throttle.io_service_bytes_recursive",
+        "254:0 Read 4096\n254:0 Write 8192\nTotal 12288\n",
+    );
+    let s = cg.stats().unwrap();
+    assert_eq!(s.cpu.usage.total, 3000);
+    assert_eq!(s.cpu.usage.percpu, [1000, 2000]);
+    assert_eq!((s.cpu.usage.user, s.cpu.usage.kernel), (2500, 500));
+    assert_eq!(s.cpu.throttling.throttled_time, 77);
+    assert_eq!(s.memory.usage.usage, 4096);
+    assert_eq!(s.memory.usage.limit, 1048576);
+    assert_eq!(s.memory.usage.failcnt, 9);
+    assert_eq!(s.memory.cache, 20);
+    assert_eq!(s.memory.oom_kill, 3);
+    assert_eq!(s.blkio.io_service_bytes_recursive.len(), 2);
+    assert_eq!(s.blkio.io_service_bytes_recursive[1].value, 8192);
+    assert_eq!(cg.oom_kill_count().unwrap(), 3);
+}
