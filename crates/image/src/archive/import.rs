@@ -48,7 +48,7 @@ pub fn import(
     let hold = store.hold_blobs()?;
     let mut new_blobs = Vec::new();
     let result = (|| {
-        let mut blob = store.blob_writer_unverified()?;
+        // Peek at the first bytes for the compression, then store and unpack in one pass.
         let mut magic = [0u8; 4];
         let mut n = 0;
         while n < magic.len() {
@@ -60,14 +60,13 @@ pub fn import(
             }
             n += k;
         }
-        io::Write::write_all(&mut blob, &magic[..n])
-            .map_err(|e| ImageError::io("store the tarball", e))?;
-        io::copy(&mut r, &mut blob).map_err(|e| ImageError::io("read the tarball", e))?;
         let compression = Compression::detect(&magic[..n]);
-        let (layer_digest, layer_size) = blob.commit()?;
+        let (layer_digest, layer_size) = store.ingest_layer_unverified(
+            io::Cursor::new(magic[..n].to_vec()).chain(&mut r),
+            compression,
+        )?;
         // On failure, delete_unreferenced_blobs keeps it if an image already uses it.
         new_blobs.push(layer_digest.clone());
-        store.ensure_unpacked(&layer_digest, compression, None)?;
         let info = store.layer_info(&layer_digest).ok_or_else(|| {
             ImageError::Invalid(format!("layer {layer_digest} has no unpack record"))
         })?;

@@ -85,14 +85,14 @@ impl Store {
     /// decides whether to move it into place.
     fn unpack_to_temp(
         &self,
-        d: &Digest,
+        layer_name: &str,
         r: impl Read,
         compression: Compression,
     ) -> Result<(TempTree, Unpacked), ImageError> {
         let tmp = self.tmp_path("layer");
         fs::create_dir(&tmp).ctx(|| format!("create {}", tmp.display()))?;
         let guard = TempTree(Some(tmp.clone()));
-        let unpacked = unpack::unpack_layer(d.as_ref(), r, compression, &tmp)?;
+        let unpacked = unpack::unpack_layer(layer_name, r, compression, &tmp)?;
         Ok((guard, unpacked))
     }
 
@@ -155,7 +155,7 @@ impl Store {
                 ImageError::io(format!("open {}", path.display()), e)
             }
         })?;
-        let (tree, unpacked) = self.unpack_to_temp(d, file, compression)?;
+        let (tree, unpacked) = self.unpack_to_temp(d.as_ref(), file, compression)?;
         if let Some(want) = expected_diff_id {
             if unpacked.diff_id.as_ref() != want {
                 return Err(ImageError::BadLayer {
@@ -190,12 +190,35 @@ impl Store {
             inner: r,
             blob: &mut blob,
         };
-        let (tree, unpacked) = self.unpack_to_temp(d, &mut tee, compression)?;
+        let (tree, unpacked) = self.unpack_to_temp(d.as_ref(), &mut tee, compression)?;
         // Whatever follows the tar (compression trailer, padding) is part of the blob.
         io::copy(&mut tee, &mut io::sink()).map_err(|e| stream_error(d, e))?;
         blob.commit()?;
         self.publish_layer(d, tree, &unpacked)?;
         Ok(())
+    }
+
+    /// One pass over a layer whose digest is not known in advance (import, commit):
+    /// stores the blob under its computed digest and unpacks it. Returns the digest
+    /// and blob size.
+    pub(crate) fn ingest_layer_unverified(
+        &self,
+        r: impl Read,
+        compression: Compression,
+    ) -> Result<(Digest, u64), ImageError> {
+        let mut blob = self.blob_writer_unverified()?;
+        let mut tee = TeeReader {
+            inner: r,
+            blob: &mut blob,
+        };
+        let (tree, unpacked) = self.unpack_to_temp("(new layer)", &mut tee, compression)?;
+        io::copy(&mut tee, &mut io::sink()).map_err(|e| ImageError::io("read layer", e))?;
+        let (d, size) = blob.commit()?;
+        let _lock = self.lock_layer(&d)?;
+        if !self.is_layer_unpacked(&d) {
+            self.publish_layer(&d, tree, &unpacked)?;
+        }
+        Ok((d, size))
     }
 
     /// Deletes a layer's directory and info file (callers make sure nothing uses it).
