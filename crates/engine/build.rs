@@ -31,6 +31,8 @@ fn main() {
             "panic=abort",
             "-C",
             "strip=symbols",
+            "-C",
+            "lto=fat",
         ])
         .arg("-o")
         .arg(&out)
