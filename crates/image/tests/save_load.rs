@@ -134,3 +134,20 @@ fn load_reads_what_skopeo_wrote_as_docker_archive() {
         .unwrap();
     assert!(dir.join("bin/busybox").is_file());
 }
+
+#[test]
+fn load_accepts_a_gzip_compressed_archive() {
+    if !require_root() {
+        return;
+    }
+    let raw = std::fs::read(shared_archive("busybox.oci.tar")).unwrap();
+    let (_d, store) = new_store("img-gz-load");
+    let recs = berth_image::load(&store, gzip(&raw).as_slice()).unwrap();
+    assert_eq!(recs.len(), 2);
+    assert!(store.resolve("busybox:latest").is_ok());
+    let e = berth_image::load(&store, &b"definitely not a tar archive"[..]).unwrap_err();
+    assert!(
+        e.to_string().contains("index.json") || e.to_string().contains("tar"),
+        "{e}"
+    );
+}

@@ -26,6 +26,19 @@ struct Planned {
 
 /// Loads every image of an archive read from `r`; returns the recorded images.
 pub fn load(store: &Store, r: impl Read) -> Result<Vec<ImageRecord>, ImageError> {
+    // Like `docker load`, accept the archive gzip- or zstd-compressed too.
+    let mut r = std::io::BufReader::with_capacity(1 << 20, r);
+    let magic = std::io::BufRead::fill_buf(&mut r)
+        .map_err(|e| ImageError::io("read the archive", e))?
+        .to_vec();
+    let r: Box<dyn Read> = match Compression::detect(&magic) {
+        Compression::None => Box::new(r),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(r)
+                .map_err(|e| ImageError::io("read the archive", e))?,
+        ),
+    };
     let hold = store.hold_blobs()?;
     let mut contents = ArchiveContents::read(store, r)?;
     let result = load_contents(store, &mut contents);
