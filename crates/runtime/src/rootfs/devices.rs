@@ -2,7 +2,7 @@
 //! conventional /dev symlinks.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -76,9 +76,13 @@ pub(crate) fn create_all(root: &InRoot, p: &RootfsParams) -> Result<(), RootfsEr
         .as_ref()
         .and_then(|l| l.devices().as_deref())
         .unwrap_or(&[]);
+    // Nearly every node lives directly in /dev: resolve it once.
+    let dev = root
+        .mkdir_all(Path::new("dev"))
+        .map_err(|e| dev_err(None, Path::new("/dev"), e.to_string()))?;
     for (i, d) in devices.iter().enumerate() {
         let node = node_of(d).map_err(|r| dev_err(Some(i), d.path(), r))?;
-        create(root, &node, p.in_user_ns).map_err(|r| dev_err(Some(i), d.path(), r))?;
+        create(root, &dev, &node, p.in_user_ns).map_err(|r| dev_err(Some(i), d.path(), r))?;
     }
     for &(path, major, minor) in DEFAULTS {
         if devices.iter().any(|d| d.path() == Path::new(path)) {
@@ -93,9 +97,9 @@ pub(crate) fn create_all(root: &InRoot, p: &RootfsParams) -> Result<(), RootfsEr
             uid: 0,
             gid: 0,
         };
-        create(root, &node, p.in_user_ns).map_err(|r| dev_err(None, node.path, r))?;
+        create(root, &dev, &node, p.in_user_ns).map_err(|r| dev_err(None, node.path, r))?;
     }
-    symlinks(root, wants_core_link(p))
+    symlinks(dev.as_fd(), wants_core_link(p))
 }
 
 /// /dev/core only makes sense with a procfs at /proc and a kernel that has /proc/kcore.
@@ -108,12 +112,18 @@ fn wants_core_link(p: &RootfsParams) -> bool {
     proc_mounted && nix::unistd::access("/proc/kcore", nix::unistd::AccessFlags::F_OK).is_ok()
 }
 
-fn create(root: &InRoot, n: &Node, in_user_ns: bool) -> Result<(), String> {
+fn create(root: &InRoot, dev: &OwnedFd, n: &Node, in_user_ns: bool) -> Result<(), String> {
     let rel = clean(n.path);
     let (parent, name) = split(&rel).map_err(|_| "not a valid device path".to_string())?;
-    let dir = root
-        .mkdir_all(parent)
-        .map_err(|e| format!("create parent directory: {e}"))?;
+    let other;
+    let dir = if parent == Path::new("dev") {
+        dev
+    } else {
+        other = root
+            .mkdir_all(parent)
+            .map_err(|e| format!("create parent directory: {e}"))?;
+        &other
+    };
     if in_user_ns {
         return bind_host_node(dir.as_fd(), name, n.path);
     }
@@ -157,12 +167,9 @@ fn bind_host_node(dir: BorrowedFd, name: &OsStr, host: &Path) -> Result<(), Stri
     .map_err(|e| format!("bind host device {}: {e}", host.display()))
 }
 
-fn symlinks(root: &InRoot, with_core: bool) -> Result<(), RootfsError> {
-    let dev = root
-        .mkdir_all(Path::new("dev"))
-        .map_err(|e| dev_err(None, Path::new("/dev"), e.to_string()))?;
+fn symlinks(dev: BorrowedFd, with_core: bool) -> Result<(), RootfsError> {
     // /dev/ptmx must be the devpts instance's multiplexer, whatever the image holds.
-    match unlinkat(dev.as_fd(), "ptmx", UnlinkatFlags::NoRemoveDir) {
+    match unlinkat(dev, "ptmx", UnlinkatFlags::NoRemoveDir) {
         Ok(()) | Err(Errno::ENOENT) => {}
         Err(e) => return Err(dev_err(None, Path::new("/dev/ptmx"), e.to_string())),
     }
@@ -177,7 +184,7 @@ fn symlinks(root: &InRoot, with_core: bool) -> Result<(), RootfsError> {
         links.push(("/proc/kcore", "core"));
     }
     for (target, name) in links {
-        match symlinkat(target, dev.as_fd(), name) {
+        match symlinkat(target, dev, name) {
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(e) => {
                 return Err(dev_err(

@@ -1,19 +1,20 @@
 //! The `mounts[]` entries, one at a time, in config order.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
+use nix::sys::stat::Mode;
 use oci_spec::runtime::Mount;
 
 use super::copyup;
-use super::in_root::{clean, mkdir_in, InRoot};
+use super::in_root::{clean, InRoot};
 use super::options::{self, MountOptions};
 use super::sys::{
-    mount_setattr_fd, move_mount, open_tree, proc_fd_path, MountAttr, MOUNT_ATTR_RDONLY,
+    mount_setattr_fd, move_mount, open_tree, proc_fd_path, MountAttr, Target, MOUNT_ATTR_RDONLY,
     OPEN_TREE_CLONE,
 };
 use super::{RootfsError, RootfsParams};
@@ -205,12 +206,12 @@ fn bind(root: &InRoot, dest: &Path, source: &Path, opts: &MountOptions) -> Resul
         }
         Err(e) => return Err(Fail::from(("resolve destination", e))),
     };
-    bind_onto(source, target.as_fd(), opts)
+    bind_onto(source, Target::fd(target.as_fd()), opts)
 }
 
 /// Clones `source` (recursively for rbind), applies the options' attributes to the clone
 /// before it becomes visible, then attaches it on `target`.
-fn bind_onto(source: &Path, target: BorrowedFd, opts: &MountOptions) -> Result<(), Fail> {
+fn bind_onto(source: &Path, target: Target, opts: &MountOptions) -> Result<(), Fail> {
     let attr = opts.bind_attr();
     let rec = opts.is_recursive_bind();
     if attr.is_empty() && opts.propagation.is_empty() && opts.recursive.is_empty() {
@@ -221,7 +222,7 @@ fn bind_onto(source: &Path, target: BorrowedFd, opts: &MountOptions) -> Result<(
         }
         return mount(
             Some(source),
-            proc_fd_path(target).as_str(),
+            target.proc_path().as_str(),
             None::<&str>,
             flags,
             None::<&str>,
@@ -239,7 +240,7 @@ fn bind_onto(source: &Path, target: BorrowedFd, opts: &MountOptions) -> Result<(
     if !attr.is_empty() {
         mount_setattr_fd(tree.as_fd(), false, &attr).ctx("set mount attributes")?;
     }
-    move_mount(tree.as_fd(), target).ctx("attach bind mount")?;
+    move_mount(tree.as_fd(), target.dir, target.rel()).ctx("attach bind mount")?;
     after_attach(tree.as_fd(), opts)
 }
 
@@ -253,7 +254,7 @@ fn host_rbind(root: &InRoot, dest: &Path, host: &Path, opts: &MountOptions) -> R
     };
     o.propagation = opts.propagation.clone();
     o.recursive = opts.recursive;
-    bind_onto(host, target.as_fd(), &o)
+    bind_onto(host, Target::fd(target.as_fd()), &o)
 }
 
 /// cgroup / cgroup2 mounts. On a v1 or hybrid host: a tmpfs with one entry per
@@ -273,7 +274,7 @@ fn cgroup(
         let target = root.mkdir_all(dest).ctx("create mount point")?;
         let unified = p.cgroup_dirs.iter().find(|(n, _)| n.is_empty());
         return match (p.new_cgroup_ns, unified) {
-            (false, Some((_, dir))) => bind_cgroup(dir, target.as_fd(), flags),
+            (false, Some((_, dir))) => bind_cgroup(dir, Target::fd(target.as_fd()), flags),
             _ => mount(
                 Some("cgroup2"),
                 proc_fd_path(target.as_fd()).as_str(),
@@ -300,8 +301,20 @@ fn cgroup(
         } else {
             name.strip_prefix("name=").unwrap_or(name)
         };
-        let subfd: OwnedFd =
-            mkdir_in(tmpfs.as_fd(), std::ffi::OsStr::new(sub)).ctx("create hierarchy dir")?;
+        let sub_c = CString::new(sub).map_err(|_| Fail(format!("bad hierarchy name {name:?}")))?;
+        match nix::sys::stat::mkdirat(
+            tmpfs.as_fd(),
+            sub_c.as_c_str(),
+            Mode::from_bits_truncate(0o755),
+        ) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Fail::from(("create hierarchy dir", e))),
+        }
+        // A directory we just made in our own fresh tmpfs: addressed by name.
+        let target = Target {
+            dir: tmpfs.as_fd(),
+            name: Some(sub_c.as_c_str()),
+        };
         if p.new_cgroup_ns {
             let (fstype, data) = if name.is_empty() {
                 ("cgroup2", String::new())
@@ -312,14 +325,14 @@ fn cgroup(
             };
             mount(
                 Some("cgroup"),
-                proc_fd_path(subfd.as_fd()).as_str(),
+                target.proc_path().as_str(),
                 Some(fstype),
                 flags,
                 (!data.is_empty()).then_some(data.as_str()),
             )
             .map_err(|e| Fail(format!("mount cgroup hierarchy {name}: {e}")))?;
         } else {
-            bind_cgroup(dir, subfd.as_fd(), flags)?;
+            bind_cgroup(dir, target, flags)?;
         }
         // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
         if sub.contains(',') {
@@ -346,7 +359,7 @@ fn cgroup(
     after_attach(tmpfs.as_fd(), &o)
 }
 
-fn bind_cgroup(dir: &Path, target: BorrowedFd, flags: MsFlags) -> Result<(), Fail> {
+fn bind_cgroup(dir: &Path, target: Target, flags: MsFlags) -> Result<(), Fail> {
     let o = MountOptions {
         flags: flags | MsFlags::MS_BIND,
         ..Default::default()

@@ -115,17 +115,26 @@ pub(crate) fn open_tree(
     owned(ret)
 }
 
-/// move_mount(2) of the detached tree `from` onto the inode `to` is open on.
-pub(crate) fn move_mount(from: BorrowedFd, to: BorrowedFd) -> Result<(), Errno> {
-    // SAFETY: both paths are the static empty C string; fds are valid borrows.
+/// move_mount(2) of the detached tree `from` onto `to_path` in `to_dir` (the inode
+/// `to_dir` is open on when `to_path` is empty).
+pub(crate) fn move_mount(
+    from: BorrowedFd,
+    to_dir: BorrowedFd,
+    to_path: &CStr,
+) -> Result<(), Errno> {
+    let mut flags = MOVE_MOUNT_F_EMPTY_PATH;
+    if to_path.is_empty() {
+        flags |= MOVE_MOUNT_T_EMPTY_PATH;
+    }
+    // SAFETY: both paths are NUL-terminated C strings; fds are valid borrows.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_move_mount,
             from.as_raw_fd(),
             c"".as_ptr(),
-            to.as_raw_fd(),
-            c"".as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+            to_dir.as_raw_fd(),
+            to_path.as_ptr(),
+            flags,
         )
     };
     unit(ret)
@@ -169,4 +178,36 @@ pub(crate) fn mount_setattr_fd(
 /// "/proc/self/fd/N" for mount(2) calls that must target an already-resolved inode.
 pub(crate) fn proc_fd_path(fd: BorrowedFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// A mount target: an already-resolved directory fd, or a plain name inside one (only
+/// for directories this process has just created, e.g. in its own fresh tmpfs, where
+/// nothing else can have planted a symlink).
+#[derive(Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub dir: BorrowedFd<'a>,
+    pub name: Option<&'a CStr>,
+}
+
+impl<'a> Target<'a> {
+    pub(crate) fn fd(dir: BorrowedFd<'a>) -> Self {
+        Self { dir, name: None }
+    }
+
+    /// Path for mount(2).
+    pub(crate) fn proc_path(&self) -> String {
+        match self.name {
+            None => proc_fd_path(self.dir),
+            Some(n) => format!(
+                "/proc/self/fd/{}/{}",
+                self.dir.as_raw_fd(),
+                n.to_string_lossy()
+            ),
+        }
+    }
+
+    /// Path relative to `dir` for move_mount(2).
+    pub(crate) fn rel(&self) -> &CStr {
+        self.name.unwrap_or(c"")
+    }
 }
