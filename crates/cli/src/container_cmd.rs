@@ -140,6 +140,44 @@ pub struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
+    #[command(flatten)]
+    Core(ContainerCore),
+    /// Manage containers
+    Container {
+        #[command(subcommand)]
+        cmd: ContainerSub,
+    },
+}
+
+/// `berth container ...`: the same commands, plus `ls` and `prune`.
+#[derive(Debug, Subcommand)]
+pub enum ContainerSub {
+    #[command(flatten)]
+    Core(ContainerCore),
+    /// List containers
+    #[command(visible_alias = "list")]
+    Ls {
+        #[arg(short = 'a', long)]
+        all: bool,
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        #[arg(long = "no-trunc")]
+        no_trunc: bool,
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(short = 'f', long)]
+        filter: Vec<String>,
+    },
+    /// Remove all stopped containers
+    Prune {
+        /// Do not prompt for confirmation.
+        #[arg(short = 'f', long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCore {
     /// Create and run a new container from an image.
     #[command(disable_help_flag = true)]
     Run(Box<RunArgs>),
@@ -280,6 +318,65 @@ pub enum ContainerCommand {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Copy files/folders between a container and the local filesystem.
+    Cp {
+        /// Archive mode (uid/gid kept; always on here).
+        #[arg(short = 'a', long)]
+        archive: bool,
+        /// Follow symbolic links in SRC_PATH (host side).
+        #[arg(short = 'L', long = "follow-link")]
+        follow_link: bool,
+        src: String,
+        dest: String,
+    },
+    /// List port mappings or a specific mapping for the container.
+    Port {
+        container: String,
+        /// PRIVATE_PORT[/PROTO]
+        private_port: Option<String>,
+    },
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats {
+        #[arg(short = 'a', long)]
+        all: bool,
+        #[arg(long = "no-stream")]
+        no_stream: bool,
+        #[arg(long = "no-trunc")]
+        no_trunc: bool,
+        #[arg(long)]
+        format: Option<String>,
+        containers: Vec<String>,
+    },
+    /// Export a container's filesystem as a tar archive.
+    Export {
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        container: String,
+    },
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff { container: String },
+    /// Update configuration of one or more containers.
+    Update {
+        #[arg(short = 'm', long)]
+        memory: Option<String>,
+        #[arg(long = "memory-swap")]
+        memory_swap: Option<String>,
+        #[arg(long)]
+        cpus: Option<String>,
+        #[arg(short = 'c', long = "cpu-shares")]
+        cpu_shares: Option<u64>,
+        #[arg(long = "pids-limit", allow_hyphen_values = true)]
+        pids_limit: Option<i64>,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Helper for cp/export (chrooted into a container's root filesystem).
+    #[command(hide = true, name = "container-fs-helper")]
+    ContainerFsHelper {
+        mode: String,
+        rootfs: PathBuf,
+        path: String,
+    },
     /// Run by a container's monitor when the container ends: release its mounts and
     /// network; `--remove` also deletes it (for `--rm`).
     #[command(hide = true)]
@@ -292,9 +389,26 @@ pub enum ContainerCommand {
 
 pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
     match cmd {
-        ContainerCommand::Run(a) => run_container(*a, g, true),
-        ContainerCommand::Create(a) => run_container(*a, g, false),
-        ContainerCommand::Start {
+        ContainerCommand::Core(c) => run_core(c, g),
+        ContainerCommand::Container { cmd } => match cmd {
+            ContainerSub::Core(c) => run_core(c, g),
+            ContainerSub::Ls {
+                all,
+                quiet,
+                no_trunc,
+                format,
+                filter,
+            } => ps(g, all, quiet, no_trunc, false, None, format, filter),
+            ContainerSub::Prune { force: _ } => prune(g),
+        },
+    }
+}
+
+fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
+    match cmd {
+        ContainerCore::Run(a) => run_container(*a, g, true),
+        ContainerCore::Create(a) => run_container(*a, g, false),
+        ContainerCore::Start {
             attach,
             interactive,
             containers,
@@ -314,7 +428,7 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
             },
             true,
         ),
-        ContainerCommand::Stop {
+        ContainerCore::Stop {
             time,
             signal: _,
             containers,
@@ -324,7 +438,7 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
             |e, rec| e.stop(rec, time).map(|_| None),
             true,
         ),
-        ContainerCommand::Restart { time, containers } => each(
+        ContainerCore::Restart { time, containers } => each(
             g,
             &containers,
             |e, rec| {
@@ -333,13 +447,13 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
             },
             true,
         ),
-        ContainerCommand::Kill { signal, containers } => each(
+        ContainerCore::Kill { signal, containers } => each(
             g,
             &containers,
             |e, rec| e.kill(rec, &signal).map(|_| None),
             true,
         ),
-        ContainerCommand::Rm {
+        ContainerCore::Rm {
             force,
             volumes,
             containers,
@@ -349,7 +463,7 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
             |e, rec| e.remove(rec, force, volumes).map(|_| None),
             true,
         ),
-        ContainerCommand::Ps {
+        ContainerCore::Ps {
             all,
             quiet,
             no_trunc,
@@ -358,7 +472,7 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
             format,
             filter,
         } => ps(g, all, quiet, no_trunc, latest, last, format, filter),
-        ContainerCommand::Logs {
+        ContainerCore::Logs {
             follow,
             tail,
             timestamps,
@@ -366,7 +480,7 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
             until,
             container,
         } => logs(g, &container, follow, &tail, timestamps, since, until),
-        ContainerCommand::Exec {
+        ContainerCore::Exec {
             detach,
             interactive,
             tty,
@@ -396,7 +510,7 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
             };
             Ok(e.exec(&rec, &req).map_err(daemon_error)?)
         }
-        ContainerCommand::Wait { containers } => each(
+        ContainerCore::Wait { containers } => each(
             g,
             &containers,
             |e, rec| {
@@ -405,13 +519,13 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
             },
             false,
         ),
-        ContainerCommand::Pause { containers } => {
+        ContainerCore::Pause { containers } => {
             each(g, &containers, |e, rec| e.pause(rec).map(|_| None), true)
         }
-        ContainerCommand::Unpause { containers } => {
+        ContainerCore::Unpause { containers } => {
             each(g, &containers, |e, rec| e.unpause(rec).map(|_| None), true)
         }
-        ContainerCommand::Rename {
+        ContainerCore::Rename {
             container,
             new_name,
         } => {
@@ -424,14 +538,157 @@ pub fn run(cmd: ContainerCommand, g: &Globals) -> anyhow::Result<i32> {
             e.db.rename(&rec.id, n).map_err(daemon_error)?;
             Ok(0)
         }
-        ContainerCommand::Top { container } => top(g, &container),
-        ContainerCommand::Inspect {
+        ContainerCore::Top { container } => top(g, &container),
+        ContainerCore::Inspect {
             format,
             size: _,
             kind: _,
             names,
         } => inspect(g, format, &names),
-        ContainerCommand::ContainerCleanup { remove, id } => {
+        ContainerCore::Cp {
+            archive: _,
+            follow_link: _,
+            src,
+            dest,
+        } => {
+            use berth_engine::container::copy::CopyEndpoint;
+            let e = Engine::open(&g.root)?;
+            match (CopyEndpoint::parse(&src), CopyEndpoint::parse(&dest)) {
+                (CopyEndpoint::Container { container, path }, CopyEndpoint::Host(h)) => {
+                    let rec = find(&e, &container)?;
+                    e.copy_from(&rec, &path, &h).map_err(daemon_error)?;
+                }
+                (CopyEndpoint::Host(h), CopyEndpoint::Container { container, path }) => {
+                    let rec = find(&e, &container)?;
+                    e.copy_to(&rec, &h, &path).map_err(daemon_error)?;
+                }
+                (CopyEndpoint::Container { .. }, CopyEndpoint::Container { .. }) => {
+                    bail!("copying between containers is not supported")
+                }
+                _ => bail!("must specify at least one container source"),
+            }
+            Ok(0)
+        }
+        ContainerCore::Port {
+            container,
+            private_port,
+        } => {
+            let e = Engine::open(&g.root)?;
+            let rec = find(&e, &container)?;
+            let want = private_port.map(|p| {
+                if p.contains('/') {
+                    p
+                } else {
+                    format!("{p}/tcp")
+                }
+            });
+            let mut found = false;
+            for p in e.ports(&rec) {
+                let key = format!("{}/{}", p.container_port, p.protocol);
+                let host = format!(
+                    "{}:{}",
+                    p.host_ip
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "0.0.0.0".into()),
+                    p.host_port
+                );
+                match &want {
+                    Some(w) if *w == key => {
+                        println!("{host}");
+                        found = true;
+                    }
+                    Some(_) => {}
+                    None => println!("{key} -> {host}"),
+                }
+            }
+            if let (Some(w), false) = (&want, found) {
+                bail!("Error: No public port '{w}' published for {container}");
+            }
+            Ok(0)
+        }
+        ContainerCore::Stats {
+            all,
+            no_stream: _,
+            no_trunc,
+            format,
+            containers,
+        } => stats(g, all, no_trunc, format, &containers),
+        ContainerCore::Export { output, container } => {
+            let e = Engine::open(&g.root)?;
+            let rec = find(&e, &container)?;
+            match output {
+                Some(p) => {
+                    let mut f = std::fs::File::create(&p)
+                        .with_context(|| format!("create {}", p.display()))?;
+                    e.export(&rec, &mut f).map_err(daemon_error)?;
+                }
+                None => {
+                    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                        bail!(
+                            "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                        );
+                    }
+                    e.export(&rec, &mut std::io::stdout().lock())
+                        .map_err(daemon_error)?;
+                }
+            }
+            Ok(0)
+        }
+        ContainerCore::Diff { container } => {
+            let e = Engine::open(&g.root)?;
+            let rec = find(&e, &container)?;
+            for (k, p) in e.diff(&rec).map_err(daemon_error)? {
+                println!("{k} {p}");
+            }
+            Ok(0)
+        }
+        ContainerCore::Update {
+            memory,
+            memory_swap,
+            cpus,
+            cpu_shares,
+            pids_limit,
+            containers,
+        } => {
+            let mut res = serde_json::json!({});
+            if let Some(m) = memory.as_deref() {
+                let m = parse::parse_memory(m)?;
+                res["memory"]["limit"] = m.into();
+                if memory_swap.is_none() {
+                    res["memory"]["swap"] = (m * 2).into();
+                }
+            }
+            if let Some(s) = memory_swap.as_deref() {
+                res["memory"]["swap"] = parse::parse_memory_swap(s)?.into();
+            }
+            if let Some(c) = cpus.as_deref() {
+                let c = parse::parse_cpus(c)?;
+                res["cpu"]["quota"] = ((c * 100_000.0) as i64).into();
+                res["cpu"]["period"] = 100_000.into();
+            }
+            if let Some(sh) = cpu_shares {
+                res["cpu"]["shares"] = sh.into();
+            }
+            if let Some(p) = pids_limit {
+                res["pids"]["limit"] = (if p <= 0 { -1 } else { p }).into();
+            }
+            each(
+                g,
+                &containers,
+                |e, rec| e.update(rec, &res).map(|_| None),
+                true,
+            )
+        }
+        ContainerCore::ContainerFsHelper { mode, rootfs, path } => {
+            match berth_engine::container::copy::helper_main(&mode, &rootfs, &path) {
+                Ok(()) => Ok(0),
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(1)
+                }
+            }
+        }
+        ContainerCore::ContainerCleanup { remove, id } => {
             let e = Engine::open(&g.root)?;
             let rec = e.find(&id).map_err(daemon_error)?;
             e.cleanup(&rec, remove, remove).map_err(daemon_error)?;
@@ -896,4 +1153,91 @@ fn inspect(g: &Globals, format: Option<String>, names: &[String]) -> anyhow::Res
         None => println!("{}", serde_json::to_string_pretty(&vals)?),
     }
     Ok(code)
+}
+
+/// `container prune`: removes every container that is not running.
+fn prune(g: &Globals) -> anyhow::Result<i32> {
+    let e = Engine::open(&g.root)?;
+    let mut removed = Vec::new();
+    for rec in e.db.list()? {
+        let st = e.live_state(&rec);
+        if matches!(st.status, Status::Created | Status::Exited | Status::Dead) {
+            match e.remove(&rec, false, false) {
+                Ok(()) => removed.push(rec.id.clone()),
+                Err(err) => eprintln!("Error response from daemon: {err}"),
+            }
+        }
+    }
+    if !removed.is_empty() {
+        println!("Deleted Containers:");
+        for id in &removed {
+            println!("{id}");
+        }
+        println!();
+    }
+    println!("Total reclaimed space: 0B");
+    Ok(0)
+}
+
+/// `stats --no-stream`: one sample per container (CPU % over a short interval).
+fn stats(
+    g: &Globals,
+    all: bool,
+    no_trunc: bool,
+    format: Option<String>,
+    names: &[String],
+) -> anyhow::Result<i32> {
+    use berth_engine::container::stats::human_bytes;
+    let e = Engine::open(&g.root)?;
+    let recs: Vec<ContainerRecord> = if names.is_empty() {
+        e.db.list()?
+            .into_iter()
+            .filter(|r| all || e.live_state(r).status == Status::Running)
+            .collect()
+    } else {
+        names
+            .iter()
+            .map(|n| find(&e, n))
+            .collect::<anyhow::Result<_>>()?
+    };
+    let first: Vec<_> = recs.iter().map(|r| e.sample(r)).collect();
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    let dt = t0.elapsed().as_nanos() as f64;
+    let mut rows = Vec::new();
+    for (r, a) in recs.iter().zip(first) {
+        let b = e.sample(r);
+        let cpu = (b.cpu_ns.saturating_sub(a.cpu_ns)) as f64 / dt * 100.0;
+        let mem_pct = if b.mem_limit > 0 {
+            b.mem_usage as f64 / b.mem_limit as f64 * 100.0
+        } else {
+            0.0
+        };
+        rows.push(serde_json::json!({
+            "ID": if no_trunc { r.id.clone() } else { r.id[..12].to_string() },
+            "Container": if no_trunc { r.id.clone() } else { r.id[..12].to_string() },
+            "Name": r.name,
+            "CPUPerc": format!("{cpu:.2}%"),
+            "MemUsage": format!("{} / {}", human_bytes(b.mem_usage, true), human_bytes(b.mem_limit, true)),
+            "MemPerc": format!("{mem_pct:.2}%"),
+            "NetIO": "0B / 0B",
+            "BlockIO": "0B / 0B",
+            "PIDs": b.pids.to_string(),
+        }));
+    }
+    let fmt = format.unwrap_or_else(|| {
+        "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}".into()
+    });
+    let out = berth_template::render_rows(&fmt, &rows, &|f| match f {
+        "ID" => Some("CONTAINER ID".into()),
+        "CPUPerc" => Some("CPU %".into()),
+        "MemUsage" => Some("MEM USAGE / LIMIT".into()),
+        "MemPerc" => Some("MEM %".into()),
+        "NetIO" => Some("NET I/O".into()),
+        "BlockIO" => Some("BLOCK I/O".into()),
+        "PIDs" => Some("PIDS".into()),
+        _ => None,
+    })?;
+    print!("{out}");
+    Ok(0)
 }

@@ -68,10 +68,63 @@ impl Engine {
                     "Retries": h.retries,
                 })),
             },
-            "NetworkSettings": {
-                "Networks": {},
-                "Ports": {},
+            "NetworkSettings": self.network_settings(rec, &st),
+        })
+    }
+
+    /// Docker's `NetworkSettings`: addresses of each attachment and published ports.
+    fn network_settings(&self, rec: &ContainerRecord, st: &LiveState) -> Value {
+        let live = matches!(
+            st.status,
+            Status::Running | Status::Paused | Status::Restarting
+        );
+        let attachments = if live {
+            crate::network::NetworkManager::open(&self.layout.root)
+                .and_then(|nm| nm.attachments(&rec.id))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let mut networks = serde_json::Map::new();
+        for a in &attachments {
+            networks.insert(
+                a.network.clone(),
+                json!({
+                    "NetworkID": a.network_id,
+                    "IPAddress": a.ip.to_string(),
+                    "IPPrefixLen": a.prefix_len,
+                    "Gateway": a.gateway.map(|g| g.to_string()).unwrap_or_default(),
+                    "MacAddress": a.mac,
+                    "Aliases": a.aliases,
+                }),
+            );
+        }
+        let mut ports = serde_json::Map::new();
+        if live {
+            for p in self.ports(rec) {
+                let key = format!("{}/{}", p.container_port, p.protocol);
+                let entry = ports.entry(key).or_insert_with(|| json!([]));
+                if let Some(list) = entry.as_array_mut() {
+                    list.push(json!({
+                        "HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                        "HostPort": p.host_port.to_string(),
+                    }));
+                }
+            }
+        }
+        let first = attachments.first();
+        json!({
+            "SandboxKey": if live && rec.config.network_mode != "host" {
+                format!("{}/{}", crate::network::NETNS_DIR, rec.id)
+            } else {
+                String::new()
             },
+            "IPAddress": first.map(|a| a.ip.to_string()).unwrap_or_default(),
+            "IPPrefixLen": first.map(|a| a.prefix_len).unwrap_or(0),
+            "Gateway": first.and_then(|a| a.gateway).map(|g| g.to_string()).unwrap_or_default(),
+            "MacAddress": first.map(|a| a.mac.clone()).unwrap_or_default(),
+            "Ports": ports,
+            "Networks": networks,
         })
     }
 
@@ -101,7 +154,11 @@ impl Engine {
             "RunningFor": ago(&rec.created),
             "Status": status_text(st),
             "State": st.status.as_str(),
-            "Ports": rec.config.port_bindings.join(", "),
+            "Ports": self.ports(rec).iter().map(|p| format!(
+                "{}:{}->{}/{}",
+                p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                p.host_port, p.container_port, p.protocol
+            )).collect::<Vec<_>>().join(", "),
             "Names": rec.name,
             "Labels": labels,
             "LabelMap": rec.config.labels,

@@ -4,10 +4,12 @@
 
 mod basic_spec;
 pub mod cleanup;
+pub mod copy;
 pub mod create;
 pub mod exec;
 pub mod inspect;
 pub mod start;
+pub mod stats;
 pub mod stop;
 
 use crate::error::{EngineError, Result};

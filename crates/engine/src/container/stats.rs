@@ -1,0 +1,213 @@
+//! `stats`, `port`, `diff` and `update`: reading a container's cgroup, published ports and
+//! upper directory, and changing its limits.
+
+use super::Engine;
+use crate::error::{EngineError, Result};
+use crate::network::PortMapping;
+use crate::state::status::Status;
+use crate::state::ContainerRecord;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// One sample of a container's resource use.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    pub cpu_ns: u64,
+    pub mem_usage: u64,
+    pub mem_limit: u64,
+    pub pids: u64,
+}
+
+fn read_u64(p: &Path) -> Option<u64> {
+    std::fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+/// `docker stats` size style: `1.5MiB`, `12kB`.
+pub fn human_bytes(n: u64, binary: bool) -> String {
+    let (base, units): (f64, &[&str]) = if binary {
+        (1024.0, &["B", "KiB", "MiB", "GiB", "TiB"])
+    } else {
+        (1000.0, &["B", "kB", "MB", "GB", "TB"])
+    };
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= base && i < units.len() - 1 {
+        v /= base;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n}{}", units[0])
+    } else {
+        format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .chars()
+            .take(6)
+            .collect::<String>()
+            .trim_end_matches('.')
+            .to_string()
+            + units[i]
+    }
+}
+
+impl Engine {
+    /// Reads the container's cgroup (v1 controllers or a v2 unified tree).
+    pub fn sample(&self, rec: &ContainerRecord) -> Sample {
+        let rel = rec.config.cgroup_path.trim_start_matches('/');
+        let v1 = |ctrl: &str, f: &str| {
+            read_u64(&Path::new("/sys/fs/cgroup").join(ctrl).join(rel).join(f))
+        };
+        let v2 = |f: &str| read_u64(&Path::new("/sys/fs/cgroup").join(rel).join(f));
+        let host_mem = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .find(|l| l.starts_with("MemTotal:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+            .map(|k| k * 1024)
+            .unwrap_or(0);
+        let mut s = Sample {
+            cpu_ns: v1("cpuacct", "cpuacct.usage").unwrap_or(0),
+            mem_usage: v1("memory", "memory.usage_in_bytes")
+                .or_else(|| v2("memory.current"))
+                .unwrap_or(0),
+            mem_limit: v1("memory", "memory.limit_in_bytes")
+                .or_else(|| v2("memory.max"))
+                .unwrap_or(host_mem),
+            pids: v1("pids", "pids.current")
+                .or_else(|| v2("pids.current"))
+                .unwrap_or(0),
+        };
+        if s.cpu_ns == 0 {
+            s.cpu_ns =
+                std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(rel).join("cpu.stat"))
+                    .ok()
+                    .and_then(|t| {
+                        t.lines()
+                            .find_map(|l| l.strip_prefix("usage_usec "))
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                    })
+                    .map(|us| us * 1000)
+                    .unwrap_or(0);
+        }
+        if s.mem_limit == 0 || s.mem_limit > host_mem && host_mem > 0 {
+            s.mem_limit = host_mem;
+        }
+        s
+    }
+
+    /// Published ports recorded when the container started.
+    pub fn ports(&self, rec: &ContainerRecord) -> Vec<PortMapping> {
+        std::fs::read(self.layout.container(&rec.id).join("ports.json"))
+            .ok()
+            .and_then(|d| serde_json::from_slice(&d).ok())
+            .unwrap_or_default()
+    }
+
+    /// `diff`: changes in the container's upper directory, Docker's `A`/`C`/`D` lines.
+    pub fn diff(&self, rec: &ContainerRecord) -> Result<Vec<(char, String)>> {
+        if rec.config.rootfs.is_some() {
+            return Err(EngineError::Invalid(
+                "diff needs an image-based container (no layers under --rootfs)".into(),
+            ));
+        }
+        let layout = self
+            .image_store()?
+            .rootfs_layout(&rec.id)
+            .map_err(|e| EngineError::Other(e.to_string()))?;
+        let mut out = Vec::new();
+        walk_upper(&layout.upper, &layout.upper, &layout.lowers, &mut out);
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(out)
+    }
+
+    /// `update`: new limits through `<runtime> update` (running) and the record.
+    pub fn update(&self, rec: &ContainerRecord, resources: &Value) -> Result<()> {
+        let _lock = self.lock(&rec.id)?;
+        let st = self.live_state(rec);
+        if matches!(st.status, Status::Running | Status::Paused) {
+            self.runtime_for(rec)
+                .update(&rec.id, resources, &self.layout.container(&rec.id))?;
+        }
+        // Keep config.json in step so the next start has the same limits.
+        let cfg_path = self.layout.bundle(&rec.id).join("config.json");
+        if let Ok(text) = std::fs::read(&cfg_path) {
+            if let Ok(mut spec) = serde_json::from_slice::<Value>(&text) {
+                merge(&mut spec["linux"]["resources"], resources);
+                let _ = std::fs::write(&cfg_path, serde_json::to_vec_pretty(&spec).expect("json"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn merge(dst: &mut Value, src: &Value) {
+    match (dst, src) {
+        (Value::Object(d), Value::Object(s)) => {
+            for (k, v) in s {
+                merge(d.entry(k.clone()).or_insert(json!(null)), v);
+            }
+        }
+        (d, s) => *d = s.clone(),
+    }
+}
+
+fn walk_upper(
+    base: &Path,
+    dir: &Path,
+    lowers: &[std::path::PathBuf],
+    out: &mut Vec<(char, String)>,
+) {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let rel = p.strip_prefix(base).unwrap_or(&p);
+        let name = format!("/{}", rel.display());
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        // What the engine and runtime put there themselves, as Docker leaves it out.
+        if matches!(
+            name.as_str(),
+            "/etc/hostname" | "/etc/hosts" | "/etc/resolv.conf" | "/dev" | "/proc" | "/sys"
+        ) && (meta.is_file() && meta.len() == 0 || meta.is_dir() && is_empty_dir(&p))
+        {
+            continue;
+        }
+        let whiteout = meta.file_type().is_char_device() && meta.rdev() == 0;
+        let in_lower = lowers
+            .iter()
+            .any(|l| std::fs::symlink_metadata(l.join(rel)).is_ok());
+        if whiteout {
+            out.push(('D', name));
+            continue;
+        }
+        out.push((if in_lower { 'C' } else { 'A' }, name));
+        if meta.is_dir() {
+            walk_upper(base, &p, lowers, out);
+        }
+    }
+}
+
+fn is_empty_dir(p: &Path) -> bool {
+    std::fs::read_dir(p)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(512, true), "512B");
+        assert_eq!(human_bytes(1536 * 1024, true), "1.5MiB");
+        assert_eq!(human_bytes(8 * 1024 * 1024, true), "8MiB");
+        assert_eq!(human_bytes(1500, false), "1.5kB");
+    }
+}

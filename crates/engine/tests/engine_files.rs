@@ -1,0 +1,177 @@
+//! `cp` both ways (and that it stays inside the container), `diff`, `export`, `port`,
+//! `stats`, `update`, `container prune`.
+
+mod engine_support;
+
+use berth_testutil::{unique_name, TempDir};
+use engine_support::{stderr, Env};
+
+#[test]
+fn cp_both_ways_stays_inside_the_container() {
+    let Some(env) = Env::new() else { return };
+    let name = unique_name("cp");
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /data/sub && echo inside > /data/sub/f && ln -s / /escape && sleep 100",
+    ]);
+    env.wait_for(10, "files made", || {
+        env.run(&["exec", &name, "test", "-L", "/escape"])
+            .status
+            .success()
+    });
+    let tmp = TempDir::new("berth-cp").unwrap();
+    // container → host: a directory, then a single file to a new name.
+    env.ok(&[
+        "cp",
+        &format!("{name}:/data"),
+        &tmp.path().display().to_string(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("data/sub/f")).unwrap(),
+        "inside\n"
+    );
+    let single = tmp.path().join("copy.txt");
+    env.ok(&[
+        "cp",
+        &format!("{name}:/data/sub/f"),
+        &single.display().to_string(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&single).unwrap(), "inside\n");
+    // host → container.
+    let host_file = tmp.path().join("from-host.txt");
+    std::fs::write(&host_file, "from host\n").unwrap();
+    env.ok(&[
+        "cp",
+        &host_file.display().to_string(),
+        &format!("{name}:/data/"),
+    ]);
+    assert_eq!(
+        env.ok(&["exec", &name, "cat", "/data/from-host.txt"]),
+        "from host\n"
+    );
+    // Through a symlink planted in the container: it resolves inside the container.
+    let marker = unique_name("berth-cp-escape");
+    let host_target = std::path::Path::new("/tmp").join(&marker);
+    let src = tmp.path().join(&marker);
+    std::fs::write(&src, "x").unwrap();
+    env.ok(&[
+        "cp",
+        &src.display().to_string(),
+        &format!("{name}:/escape/tmp/"),
+    ]);
+    assert!(
+        !host_target.exists(),
+        "cp wrote through the container's symlink to the host"
+    );
+    assert_eq!(
+        env.ok(&["exec", &name, "cat", &format!("/tmp/{marker}")]),
+        "x"
+    );
+    // Reading through it stays inside too: /escape/etc/passwd is the container's.
+    let pw = tmp.path().join("passwd");
+    env.ok(&[
+        "cp",
+        &format!("{name}:/escape/etc/passwd"),
+        &pw.display().to_string(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&pw).unwrap(),
+        env.ok(&["exec", &name, "cat", "/etc/passwd"])
+    );
+    let o = env.run(&[
+        "cp",
+        &format!("{name}:/no/such"),
+        &tmp.path().display().to_string(),
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("Could not find the file /no/such"),
+        "{}",
+        stderr(&o)
+    );
+
+    // diff shows what the container changed.
+    let diff = env.ok(&["diff", &name]);
+    assert!(diff.lines().any(|l| l == "A /data"), "{diff}");
+    assert!(diff.lines().any(|l| l == "A /escape"), "{diff}");
+    assert!(diff.lines().any(|l| l == "C /tmp"), "{diff}");
+    // export is a tar of the whole filesystem.
+    let out = tmp.path().join("export.tar");
+    env.ok(&["export", "-o", &out.display().to_string(), &name]);
+    let list = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.lines()
+            .any(|l| l.trim_start_matches("./") == "data/sub/f"),
+        "{list}"
+    );
+    assert!(list
+        .lines()
+        .any(|l| l.trim_start_matches("./") == "bin/busybox"));
+    env.ok(&["rm", "-f", &name]);
+}
+
+#[test]
+fn stats_update_and_prune() {
+    let Some(env) = Env::new() else { return };
+    let name = unique_name("stats");
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--pids-limit",
+            "50",
+            "busybox",
+            "sleep",
+            "100",
+        ])
+        .trim()
+        .to_string();
+    let pids_max = format!("/sys/fs/cgroup/pids/berth/{id}/pids.max");
+    assert_eq!(std::fs::read_to_string(&pids_max).unwrap().trim(), "50");
+    let s = env.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}}",
+        &name,
+    ]);
+    assert_eq!(s, format!("{name} 1\n"));
+    env.ok(&["update", "-m", "64m", "--pids-limit", "20", &name]);
+    assert_eq!(std::fs::read_to_string(&pids_max).unwrap().trim(), "20");
+    assert_eq!(
+        std::fs::read_to_string(format!(
+            "/sys/fs/cgroup/memory/berth/{id}/memory.limit_in_bytes"
+        ))
+        .unwrap()
+        .trim(),
+        "67108864"
+    );
+    env.ok(&["pause", &name]);
+    assert_eq!(env.inspect(&name, "{{.State.Status}}"), "paused");
+    assert!(env.ok(&["ps"]).contains("(Paused)"));
+    env.ok(&["unpause", &name]);
+    assert_eq!(env.inspect(&name, "{{.State.Status}}"), "running");
+    let top = env.ok(&["top", &name]);
+    assert!(top.contains("sleep 100"), "{top}");
+    env.ok(&["create", "busybox", "true"]);
+    let pruned = env.ok(&["container", "prune", "-f"]);
+    assert!(pruned.contains("Deleted Containers:"), "{pruned}");
+    assert_eq!(env.ok(&["ps", "-aq"]).trim(), &id[..12]);
+    let renamed = unique_name("renamed");
+    env.ok(&["rename", &name, &renamed]);
+    assert_eq!(env.inspect(&id, "{{.Name}}"), format!("/{renamed}"));
+    env.ok(&["rm", "-f", &renamed]);
+}
