@@ -257,3 +257,63 @@ fn init_forwards_exit_codes_inside_a_container() {
     let out = run("exit 3", RunOptions::default(), true);
     assert_eq!(out.code, 3, "{}", out.stderr);
 }
+
+#[test]
+fn resources_devices_tmpfs_and_sysctls_reach_the_kernel() {
+    if !usable() {
+        return;
+    }
+    let mut sysctls = std::collections::BTreeMap::new();
+    sysctls.insert("net.ipv4.ip_forward".to_string(), "1".to_string());
+    let opts = RunOptions {
+        memory: Some(64 << 20),
+        cpus: Some(0.5),
+        pids_limit: Some(50),
+        ulimits: vec![berth_engine::spec::Ulimit {
+            name: "nproc".into(),
+            soft: 77,
+            hard: 88,
+        }],
+        devices: vec![berth_engine::spec::parse::parse_device("/dev/null:/dev/mynull").unwrap()],
+        tmpfs: vec![("/scratch".into(), "size=2m".into())],
+        shm_size: Some(8 << 20),
+        sysctls,
+        ..Default::default()
+    };
+    // On this cgroup v1/hybrid host the container sees its own cgroup at each hierarchy root.
+    let script = "\
+        echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max); \
+        echo memsw=$(cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo none); \
+        echo pids=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max); \
+        echo quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max); \
+        echo nproc=$(ulimit -u):$(ulimit -Hu); \
+        echo hi > /dev/mynull; echo dev=$?; \
+        echo scratch=$(grep ' /scratch ' /proc/mounts); \
+        echo shm=$(grep ' /dev/shm ' /proc/mounts); \
+        echo fwd=$(cat /proc/sys/net/ipv4/ip_forward)";
+    let out = run(script, opts, false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let mem = line(&out, "mem=");
+    assert!(mem == "67108864" || mem == "67108864\n", "{}", out.stdout);
+    let memsw = line(&out, "memsw=");
+    assert!(
+        memsw == "134217728" || memsw == "none",
+        "swap is twice the memory: {memsw}"
+    );
+    assert_eq!(line(&out, "pids="), "50");
+    let quota = line(&out, "quota=");
+    assert!(quota == "50000" || quota == "50000 100000", "{quota}");
+    assert_eq!(line(&out, "nproc="), "77:88");
+    assert_eq!(line(&out, "dev="), "0");
+    let scratch = line(&out, "scratch=");
+    assert!(
+        scratch.contains("tmpfs") && scratch.contains("size=2048k"),
+        "{scratch}"
+    );
+    assert!(
+        scratch.contains("nosuid") && scratch.contains("nodev") && scratch.contains("noexec"),
+        "{scratch}"
+    );
+    assert!(line(&out, "shm=").contains("size=8192k"), "{}", out.stdout);
+    assert_eq!(line(&out, "fwd="), "1");
+}
