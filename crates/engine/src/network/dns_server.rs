@@ -279,6 +279,14 @@ pub fn run(opts: ServerOptions) -> std::io::Result<()> {
             }
             nix::unistd::ForkResult::Child => {
                 let _ = nix::unistd::setsid();
+                // Let go of the caller's pipes: it waits for them to close.
+                let null = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open("/dev/null")?;
+                nix::unistd::dup2_stdin(&null)?;
+                nix::unistd::dup2_stdout(&null)?;
+                nix::unistd::dup2_stderr(&null)?;
             }
         }
     } else {

@@ -17,7 +17,7 @@ mod subnet;
 mod types;
 
 pub use error::NetworkError;
-pub use netns::NETNS_DIR;
+pub use netns::{path_for as netns_path, NETNS_DIR};
 pub use publish::parse_publish;
 pub use types::{
     AttachRequest, Attachment, EndpointInfo, NetworkCreateOptions, NetworkMode, NetworkRecord,
