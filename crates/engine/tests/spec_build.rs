@@ -243,6 +243,25 @@ fn tty_user_workdir_env_hostname() {
 }
 
 #[test]
+fn dotted_hostname_splits_off_the_domain() {
+    let s = spec(&RunOptions {
+        hostname: Some("web.example.com".into()),
+        ..Default::default()
+    });
+    assert_eq!(s.hostname().as_deref(), Some("web"));
+    assert_eq!(s.domainname().as_deref(), Some("example.com"));
+    let env = s.process().as_ref().unwrap().env().as_ref().unwrap();
+    assert!(env.contains(&"HOSTNAME=web".to_string()));
+    let s = spec(&RunOptions {
+        hostname: Some("a.b".into()),
+        domainname: Some("corp".into()),
+        ..Default::default()
+    });
+    assert_eq!(s.hostname().as_deref(), Some("a.b"));
+    assert_eq!(s.domainname().as_deref(), Some("corp"));
+}
+
+#[test]
 fn unknown_user_is_dockers_error() {
     let r = rootfs();
     let o = RunOptions {

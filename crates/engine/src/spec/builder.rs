@@ -41,16 +41,34 @@ pub fn stop_signal(img: &ImageConfiguration, opts: &RunOptions) -> String {
         .unwrap_or_else(|| "SIGTERM".into())
 }
 
-/// The hostname Docker gives the container: `-h`, the host's with `--network host`, else
-/// the first 12 characters of the id.
+/// The hostname Docker gives the container: `-h` (up to its first dot, see `domainname`),
+/// the host's with `--network host`, else the first 12 characters of the id.
 pub fn hostname(opts: &RunOptions, ctx: &SpecContext, host: &HostInfo) -> String {
     if let Some(h) = opts.hostname.as_ref().filter(|h| !h.is_empty()) {
+        if opts.domainname.as_ref().is_none_or(|d| d.is_empty()) {
+            if let Some((short, _)) = h.split_once('.') {
+                return short.to_string();
+            }
+        }
         return h.clone();
     }
     if ctx.host_network || opts.uts == NamespaceMode::Host {
         return host.hostname.clone();
     }
     ctx.container_id.chars().take(12).collect()
+}
+
+/// The NIS domain name: `--domainname`, else what follows the first dot of `-h`
+/// (`-h web.example.com` → hostname `web`, domain `example.com`, as the docker CLI splits it).
+pub fn domainname(opts: &RunOptions) -> Option<String> {
+    if let Some(d) = opts.domainname.as_ref().filter(|d| !d.is_empty()) {
+        return Some(d.clone());
+    }
+    opts.hostname
+        .as_ref()
+        .and_then(|h| h.split_once('.'))
+        .map(|(_, d)| d.to_string())
+        .filter(|d| !d.is_empty())
 }
 
 /// Builds the spec for this machine (see `build_for_host`). Also creates the working
@@ -415,8 +433,8 @@ pub fn build_for_host(
         .linux(linux);
     if opts.uts != NamespaceMode::Host {
         sb = sb.hostname(hostname);
-        if let Some(d) = opts.domainname.as_ref().filter(|d| !d.is_empty()) {
-            sb = sb.domainname(d.clone());
+        if let Some(d) = domainname(opts) {
+            sb = sb.domainname(d);
         }
     }
     Ok(sb.build()?)

@@ -20,8 +20,8 @@ pub mod seccomp;
 mod user;
 
 pub use builder::{
-    build, build_for_host, hostname, stop_signal, DEFAULT_NOFILE, INIT_PATH_IN_CONTAINER,
-    STOP_SIGNAL_ANNOTATION,
+    build, build_for_host, domainname, hostname, stop_signal, DEFAULT_NOFILE,
+    INIT_PATH_IN_CONTAINER, STOP_SIGNAL_ANNOTATION,
 };
 pub use context::{NamespaceKind, SpecContext};
 pub use error::SpecError;
