@@ -175,3 +175,40 @@ fn stats_update_and_prune() {
     assert_eq!(env.inspect(&id, "{{.Name}}"), format!("/{renamed}"));
     env.ok(&["rm", "-f", &renamed]);
 }
+
+#[test]
+fn info_version_and_system_df() {
+    let Some(env) = Env::new() else { return };
+    let id = env
+        .ok(&["run", "-d", "busybox", "sleep", "100"])
+        .trim()
+        .to_string();
+    env.ok(&["create", "busybox", "true"]);
+    assert_eq!(
+        env.ok(&[
+            "info",
+            "-f",
+            "{{.ContainersRunning}} {{.ContainersStopped}} {{.Images}}"
+        ]),
+        "1 1 1\n"
+    );
+    assert!(env
+        .ok(&["system", "info"])
+        .contains("Logging Driver: json-file"));
+    assert_eq!(
+        env.ok(&["version", "-f", "{{.Server.Version}}"]).trim(),
+        env!("CARGO_PKG_VERSION")
+    );
+    let df = env.ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.TotalCount}} {{.Active}}",
+    ]);
+    assert!(df.contains("Images 1 1\n"), "{df}");
+    assert!(df.contains("Containers 2 1\n"), "{df}");
+    let pruned = env.ok(&["system", "prune", "-f"]);
+    assert!(pruned.contains("Deleted Containers:"), "{pruned}");
+    assert_eq!(env.ok(&["ps", "-aq"]).trim(), &id[..12]);
+    env.ok(&["rm", "-f", &id]);
+}

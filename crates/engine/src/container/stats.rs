@@ -36,18 +36,16 @@ pub fn human_bytes(n: u64, binary: bool) -> String {
         i += 1;
     }
     if i == 0 {
-        format!("{n}{}", units[0])
-    } else {
-        format!("{v:.4}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .chars()
-            .take(6)
-            .collect::<String>()
-            .trim_end_matches('.')
-            .to_string()
-            + units[i]
+        return format!("{n}{}", units[0]);
     }
+    // Go's %.4g: four significant digits, trailing zeros dropped.
+    let int_digits = (v.log10().floor() as i32 + 1).max(1);
+    let decimals = (4 - int_digits).max(0) as usize;
+    let mut t = format!("{v:.decimals$}");
+    if t.contains('.') {
+        t = t.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    t + units[i]
 }
 
 impl Engine {
@@ -208,6 +206,8 @@ mod tests {
         assert_eq!(human_bytes(512, true), "512B");
         assert_eq!(human_bytes(1536 * 1024, true), "1.5MiB");
         assert_eq!(human_bytes(8 * 1024 * 1024, true), "8MiB");
+        assert_eq!(human_bytes(2_129_900, false), "2.13MB");
+        assert_eq!(human_bytes(25_275_000_000, true), "23.54GiB");
         assert_eq!(human_bytes(1500, false), "1.5kB");
     }
 }
