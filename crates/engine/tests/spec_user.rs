@@ -113,3 +113,27 @@ fn symlinked_passwd_cannot_reach_the_host() {
     symlink("/etc/passwd.real", r.path().join("etc/passwd")).unwrap();
     assert_eq!(resolve_user(r.path(), "app").unwrap().uid, 1000);
 }
+
+#[test]
+fn passwd_that_is_not_a_regular_file_is_refused() {
+    // A FIFO would block the engine forever; a device node (e.g. /dev/zero) never ends.
+    let r = TempDir::new("berth-spec-user-fifo").unwrap();
+    std::fs::create_dir_all(r.path().join("etc")).unwrap();
+    nix::unistd::mkfifo(
+        &r.path().join("etc/passwd"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    let e = resolve_user(r.path(), "app").unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    // Symlinked to a device inside the image (here: the host's /dev/zero must not be reached
+    // either, the link resolves inside the rootfs where it does not exist).
+    let r = TempDir::new("berth-spec-user-dev").unwrap();
+    std::fs::create_dir_all(r.path().join("etc")).unwrap();
+    symlink("/dev/zero", r.path().join("etc/passwd")).unwrap();
+    let e = resolve_user(r.path(), "app").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unable to find user app: no matching entries in passwd file"
+    );
+}

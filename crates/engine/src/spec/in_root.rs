@@ -16,12 +16,18 @@ fn to_io(e: pathrs::error::Error) -> std::io::Error {
     }
 }
 
-/// Contents of `path` inside `rootfs`, or None if it (or a parent) does not exist.
+/// Largest file `read_file` accepts: passwd and group files are far smaller; an image
+/// must not make the engine read without bound.
+pub const MAX_READ: u64 = 16 << 20;
+
+/// Contents of `path` inside `rootfs`, or None if it (or a parent) does not exist. Only
+/// regular files are opened (a device node or FIFO planted in the image could block or
+/// never end), and at most `MAX_READ` bytes are read.
 pub fn read_file(rootfs: &Path, path: &str) -> Result<Option<String>, SpecError> {
     let shown = || rootfs.join(path.trim_start_matches('/'));
     let root = pathrs::Root::open(rootfs).map_err(|e| SpecError::io(rootfs, to_io(e)))?;
-    let mut f = match root.open_subpath(path, pathrs::flags::OpenFlags::O_RDONLY) {
-        Ok(f) => f,
+    let handle = match root.resolve(path) {
+        Ok(h) => h,
         Err(e) => {
             let io = to_io(e);
             return match io.raw_os_error() {
@@ -30,9 +36,26 @@ pub fn read_file(rootfs: &Path, path: &str) -> Result<Option<String>, SpecError>
             };
         }
     };
+    let st = nix::sys::stat::fstat(&handle).map_err(|e| SpecError::io(shown(), e.into()))?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(SpecError::io(
+            shown(),
+            std::io::Error::other("not a regular file"),
+        ));
+    }
+    let f = handle
+        .reopen(pathrs::flags::OpenFlags::O_RDONLY)
+        .map_err(|e| SpecError::io(shown(), to_io(e)))?;
     let mut buf = Vec::new();
-    f.read_to_end(&mut buf)
+    f.take(MAX_READ + 1)
+        .read_to_end(&mut buf)
         .map_err(|e| SpecError::io(shown(), e))?;
+    if buf.len() as u64 > MAX_READ {
+        return Err(SpecError::io(
+            shown(),
+            std::io::Error::other(format!("larger than {MAX_READ} bytes")),
+        ));
+    }
     Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
 }
 
