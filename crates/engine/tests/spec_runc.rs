@@ -317,3 +317,33 @@ fn resources_devices_tmpfs_and_sysctls_reach_the_kernel() {
     assert!(line(&out, "shm=").contains("size=8192k"), "{}", out.stdout);
     assert_eq!(line(&out, "fwd="), "1");
 }
+
+#[test]
+fn privileged_gets_all_our_capabilities_devices_and_no_filter() {
+    if !usable() {
+        return;
+    }
+    let opts = RunOptions {
+        privileged: true,
+        ..Default::default()
+    };
+    let out = run(
+        "grep CapEff /proc/self/status; grep Seccomp: /proc/self/status; \
+         mount -t tmpfs none /tmp; echo mount=$?; echo timer_list=$(cat /proc/timer_list | wc -c); \
+         echo null=$(ls /dev/null)",
+        opts,
+        false,
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let want = format!(
+        "{:016x}",
+        berth_engine::spec::capabilities::host_bounding_mask()
+            & ((1u64 << berth_engine::spec::capabilities::KNOWN_CAPABILITIES.len()) - 1)
+    );
+    assert_eq!(line(&out, "CapEff:"), want);
+    assert_eq!(line(&out, "Seccomp:"), "0");
+    assert_eq!(line(&out, "mount="), "0");
+    let n: u64 = line(&out, "timer_list=").parse().unwrap();
+    assert!(n > 0, "no masked paths when privileged");
+    assert_eq!(line(&out, "null="), "/dev/null");
+}
