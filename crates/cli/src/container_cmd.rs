@@ -318,6 +318,14 @@ pub enum ContainerCore {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Attach to a running container's output (streams new output until it exits).
+    Attach {
+        #[arg(long = "no-stdin")]
+        no_stdin: bool,
+        #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set)]
+        sig_proxy: bool,
+        container: String,
+    },
     /// Copy files/folders between a container and the local filesystem.
     Cp {
         /// Archive mode (uid/gid kept; always on here).
@@ -545,6 +553,19 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
             kind: _,
             names,
         } => inspect(g, format, &names),
+        ContainerCore::Attach {
+            no_stdin: _,
+            sig_proxy: _,
+            container,
+        } => {
+            let e = Engine::open(&g.root)?;
+            let rec = find(&e, &container)?;
+            if !e.live_state(&rec).status.is_live() {
+                bail!("You cannot attach to a stopped container, start it first");
+            }
+            logs(g, &container, true, "0", false, None, None)?;
+            Ok(e.wait(&rec))
+        }
         ContainerCore::Cp {
             archive: _,
             follow_link: _,

@@ -212,3 +212,29 @@ fn info_version_and_system_df() {
     assert_eq!(env.ok(&["ps", "-aq"]).trim(), &id[..12]);
     env.ok(&["rm", "-f", &id]);
 }
+
+#[test]
+fn attach_streams_new_output_and_returns_exit_code() {
+    let Some(env) = Env::new() else { return };
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 0.5; for i in 1 2 3; do echo tick $i; sleep 0.1; done; exit 4",
+        ])
+        .trim()
+        .to_string();
+    let o = env.run(&["attach", &id]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(
+        engine_support::stdout(&o).ends_with("tick 3\n"),
+        "{}",
+        engine_support::stdout(&o)
+    );
+    let o = env.run(&["attach", &id]);
+    assert!(stderr(&o).contains("You cannot attach to a stopped container"));
+    env.ok(&["rm", &id]);
+}
