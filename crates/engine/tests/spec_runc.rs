@@ -347,3 +347,41 @@ fn privileged_gets_all_our_capabilities_devices_and_no_filter() {
     assert!(n > 0, "no masked paths when privileged");
     assert_eq!(line(&out, "null="), "/dev/null");
 }
+
+#[test]
+fn custom_seccomp_profile_and_no_new_privileges() {
+    if !usable() {
+        return;
+    }
+    let dir = TempDir::new("berth-spec-profile").unwrap();
+    let profile = dir.path().join("profile.json");
+    // Docker's format: allow everything except mkdir/mkdirat, which fail with EPERM.
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW",
+            "archMap":[{"architecture":"SCMP_ARCH_X86_64","subArchitectures":["SCMP_ARCH_X86","SCMP_ARCH_X32"]},
+                       {"architecture":"SCMP_ARCH_AARCH64","subArchitectures":["SCMP_ARCH_ARM"]}],
+            "syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+    )
+    .unwrap();
+    let mut sec = SecurityOpts::default();
+    berth_engine::spec::parse::parse_security_opt(
+        &mut sec,
+        &format!("seccomp={}", profile.display()),
+    )
+    .unwrap();
+    berth_engine::spec::parse::parse_security_opt(&mut sec, "no-new-privileges").unwrap();
+    let opts = RunOptions {
+        security_opt: sec,
+        ..Default::default()
+    };
+    let out = run(
+        "grep NoNewPrivs /proc/self/status; mkdir /tmp/d; echo mkdir=$?; touch /tmp/f; echo touch=$?",
+        opts,
+        false,
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(line(&out, "NoNewPrivs:"), "1");
+    assert_ne!(line(&out, "mkdir="), "0");
+    assert_eq!(line(&out, "touch="), "0");
+}
