@@ -1,6 +1,16 @@
 //! Image config + run options → OCI runtime spec, with Docker's defaults: what `docker run`
-//! would hand its runtime. The CLI fills `RunOptions` (with the parsers in `parse`), the
-//! engine fills `SpecContext`, and `build` returns the `config.json` content.
+//! would hand its runtime.
+//!
+//! How the engine uses it:
+//! 1. The CLI fills `RunOptions` from flags, using `parse::*` for values (sizes, ulimits,
+//!    devices, `--security-opt`, sysctls, env files, durations...); their errors already
+//!    name the flag the way Docker does.
+//! 2. The engine mounts the rootfs, writes hosts/resolv.conf/hostname, gets the netns and
+//!    volume mounts, and for `--init` puts berth-init on disk with `install_init(dir)`; all of
+//!    that goes into `SpecContext`.
+//! 3. `build(image_config, &opts, &ctx)` returns the spec (config.json) and creates the
+//!    working directory inside the rootfs. `healthcheck`/`image_healthcheck`,
+//!    `stop_signal`, `hostname` give the pieces the engine records for inspect.
 
 mod builder;
 pub mod capabilities;
