@@ -110,6 +110,23 @@ fn kill_and_trap_actions_end_the_process_with_sigsys() {
 }
 
 #[test]
+fn trace_without_a_tracer_fails_the_syscall_with_enosys() {
+    if !is_root() {
+        return;
+    }
+    let f = SeccompFilter::compile(&seccomp(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_TRACE", "errnoRet": 7}]}"#,
+    ))
+    .unwrap();
+    let dir = TempDir::new("berth-seccomp").unwrap();
+    let p = CString::new(dir.path().join("t").to_str().unwrap()).unwrap();
+    let st = run_filtered(&f, |_| mkdir_errno(&p, 0o755));
+    assert_eq!(st, WaitStatus::Exited(st.pid().unwrap(), libc::ENOSYS));
+    assert!(!dir.path().join("t").exists());
+}
+
+#[test]
 fn default_errno_action_with_an_allow_list() {
     if !is_root() {
         return;

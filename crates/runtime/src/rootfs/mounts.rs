@@ -366,3 +366,30 @@ fn bind_cgroup(dir: &Path, target: Target, flags: MsFlags) -> Result<(), Fail> {
     };
     bind_onto(dir, target, &o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(dest: &str, typ: &str, opts: &str) -> bool {
+        let o: Vec<String> = opts
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        check_proc_dest(&clean(Path::new(dest)), typ, &options::parse(&o)).is_ok()
+    }
+
+    #[test]
+    fn proc_destinations() {
+        assert!(check("/proc", "proc", ""));
+        assert!(!check("/proc", "tmpfs", ""));
+        assert!(!check("/proc", "bind", "rbind"));
+        assert!(check("/proc/cpuinfo", "bind", "bind"));
+        assert!(check("/x/../proc/meminfo", "bind", "bind"));
+        assert!(!check("/proc/self", "bind", "bind"));
+        assert!(!check("/proc/sys/kernel", "tmpfs", ""));
+        assert!(check("/process", "tmpfs", ""));
+        assert!(check("/etc/proc", "tmpfs", ""));
+    }
+}
