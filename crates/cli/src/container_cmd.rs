@@ -841,16 +841,30 @@ fn resolve_image(g: &Globals, name: &str, pull: &str) -> anyhow::Result<ImageInf
     if !matches!(pull, "missing" | "never" | "always") {
         bail!("invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\"");
     }
-    let rec = match store.resolve(name) {
-        Ok(r) => r,
-        Err(berth_image::ImageError::NotFound(_)) => {
-            eprintln!("Unable to find image '{}' locally", familiar(name));
-            bail!(
-                "Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login'",
-                name.split(':').next().unwrap_or(name)
-            );
+    let found = if pull == "always" {
+        None
+    } else {
+        match store.resolve(name) {
+            Ok(r) => Some(r),
+            Err(berth_image::ImageError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
+    };
+    let rec = match found {
+        Some(r) => r,
+        None => {
+            if pull != "always" {
+                eprintln!("Unable to find image '{}' locally", familiar(name));
+            }
+            if pull == "never" {
+                bail!(
+                    "Error response from daemon: No such image: {}",
+                    familiar(name)
+                );
+            }
+            pull_image(g, &store, name)?;
+            store.resolve(name)?
+        }
     };
     let config = store.config(&rec)?;
     let raw_config = store.read_blob(&rec.id).unwrap_or_default();
@@ -861,6 +875,28 @@ fn resolve_image(g: &Globals, name: &str, pull: &str) -> anyhow::Result<ImageInf
         record: Some(rec),
         raw_config,
     })
+}
+
+/// `run --pull`: fetches the image from its registry (progress on stderr).
+fn pull_image(g: &Globals, store: &berth_image::Store, name: &str) -> anyhow::Result<()> {
+    use berth_image::registry::{self, DockerConfig, ProgressMode, PullOptions, RegistriesConfig};
+    let reference = berth_image::reference::Reference::parse(name)
+        .map_err(|e| anyhow!("Error response from daemon: {e}"))?;
+    let opts = PullOptions {
+        progress: ProgressMode::Auto,
+        registries: RegistriesConfig::load(&RegistriesConfig::default_path(&g.root))?,
+        docker_config: DockerConfig::default_location().ok(),
+        ..Default::default()
+    };
+    let store = std::sync::Arc::new(berth_image::Store::open(store.root())?);
+    let out = registry::pull(store, &reference, &opts)
+        .map_err(|e| anyhow!("Error response from daemon: {e}"))?;
+    eprintln!("Digest: {}", out.repo_digest);
+    eprintln!(
+        "Status: Downloaded newer image for {}",
+        reference.familiar()
+    );
+    Ok(())
 }
 
 /// `busybox` → `busybox:latest` as Docker prints it in "Unable to find image".
