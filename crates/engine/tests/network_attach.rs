@@ -393,3 +393,41 @@ fn create_validates_and_lists_predefined_networks() {
         "{pruned:?}"
     );
 }
+
+#[test]
+fn default_bridge_uses_berth0_and_the_hosts_resolvers() {
+    if !is_root() {
+        return;
+    }
+    let env = Env::new();
+    let bridge = env.nm.inspect("bridge").unwrap();
+    assert_eq!(bridge.bridge, "berth0");
+    let req = env.request(&unique_name("dflt"), NetworkMode::Default);
+    let s = env.setup(&req).unwrap();
+    assert_eq!(s.attachments[0].network, "bridge");
+    assert_eq!(
+        s.attachments[0].gateway.map(|g| g.to_string()),
+        Some(bridge.gateway.clone())
+    );
+    // No name resolution on the default network: the host's resolvers, minus loopback ones.
+    assert!(
+        !s.resolv_conf.contains(&bridge.gateway),
+        "{}",
+        s.resolv_conf
+    );
+    for line in s
+        .resolv_conf
+        .lines()
+        .filter(|l| l.starts_with("nameserver"))
+    {
+        assert!(!line.contains(" 127."), "{line}");
+    }
+    assert!(s
+        .hosts
+        .contains(&format!("{}\t{}", s.attachments[0].ip, req.hostname)));
+    // A second data root sees the same berth0 address (the bridge is host-wide).
+    let other = TempDir::new("berth-net-test2").unwrap();
+    let nm2 = NetworkManager::open(other.path()).unwrap();
+    assert_eq!(nm2.inspect("bridge").unwrap().subnet, bridge.subnet);
+    env.nm.teardown(&req.container_id).unwrap();
+}

@@ -37,6 +37,9 @@ use subnet::Cidr;
 /// are host-wide; /run empties on reboot, as do the namespaces.
 const IPAM_DIR: &str = "/run/berth/ipam";
 
+/// The Linux bridge of the default "bridge" network.
+pub const DEFAULT_BRIDGE: &str = "berth0";
+
 pub struct NetworkManager {
     root: PathBuf,
     conn: Mutex<Connection>,
@@ -133,22 +136,33 @@ impl NetworkManager {
             let candidates = subnet::DEFAULT_BRIDGE_POOL
                 .iter()
                 .filter_map(|s| Cidr::parse(s).ok());
-            let sub = subnet::pick_free(candidates, &taken).ok_or(NetworkError::NoPool)?;
+            // berth0 is host-wide: another data root may have brought it up already, and
+            // its address then decides the subnet (its route would look like a clash).
+            let (sub, gateway) = match subnet::device_address(DEFAULT_BRIDGE) {
+                Some((gw, sub)) => (sub, gw),
+                None => {
+                    let sub = subnet::pick_free(candidates, &taken).ok_or(NetworkError::NoPool)?;
+                    (sub, sub.first_host())
+                }
+            };
             let mut options = BTreeMap::new();
             options.insert(
                 "com.docker.network.bridge.default_bridge".into(),
                 "true".into(),
             );
-            options.insert("com.docker.network.bridge.name".into(), "berth0".into());
+            options.insert(
+                "com.docker.network.bridge.name".into(),
+                DEFAULT_BRIDGE.into(),
+            );
             let rec = NetworkRecord {
                 id: random_id(),
                 name: "bridge".into(),
                 driver: "bridge".into(),
                 subnet: sub.to_string(),
-                gateway: sub.first_host().to_string(),
+                gateway: gateway.to_string(),
                 ip_range: None,
                 internal: false,
-                bridge: "berth0".into(),
+                bridge: DEFAULT_BRIDGE.into(),
                 labels: BTreeMap::new(),
                 options,
                 created: now_rfc3339(),

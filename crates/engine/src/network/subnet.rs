@@ -87,6 +87,22 @@ pub fn host_routes() -> Vec<Cidr> {
         .collect()
 }
 
+/// The first IPv4 address of a network device and its subnet (`ip -4 -o addr show dev X`).
+pub fn device_address(dev: &str) -> Option<(Ipv4Addr, Cidr)> {
+    if !std::path::Path::new("/sys/class/net").join(dev).exists() {
+        return None;
+    }
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", dev])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut words = text.split_whitespace();
+    words.find(|w| *w == "inet")?;
+    let c = Cidr::parse(words.next()?).ok()?;
+    Some((c.addr, c.canonical()))
+}
+
 /// Candidate subnets for the default bridge network, in order of preference.
 pub const DEFAULT_BRIDGE_POOL: &[&str] = &["172.17.0.0/16", "10.87.0.0/16", "10.86.0.0/16"];
 
