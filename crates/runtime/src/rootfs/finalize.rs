@@ -19,7 +19,8 @@ const RDONLY: MountAttr = MountAttr {
 
 /// After [`super::pivot`]: applies linux.rootfsPropagation to the new "/", makes
 /// readonlyPaths read-only, masks maskedPaths (missing ones are skipped), and makes "/"
-/// read-only if root.readonly.
+/// read-only if root.readonly. Write linux.sysctl before calling this: /proc/sys is
+/// normally among the readonlyPaths.
 pub fn finalize(spec: &oci_spec::runtime::Spec) -> Result<(), RootfsError> {
     let req = requested_propagation(spec)?;
     if let Some((flag, rec)) = req {

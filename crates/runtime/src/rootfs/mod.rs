@@ -1,10 +1,15 @@
 //! The container root filesystem: mounts, devices, pivot_root, masked and read-only paths.
 //!
 //! Order of calls, all in the container's init process:
-//! 1. [`prepare`] once inside the new mount namespace (and user/cgroup namespaces, if any),
-//!    before anything else touches mounts;
-//! 2. [`pivot`] right after (or after hooks that must see the host, e.g. createContainer);
-//! 3. [`finalize`] after `pivot`, before dropping capabilities.
+//! 1. [`prepare`] once inside the new mount namespace, before anything else touches
+//!    mounts. The process must already be in its other new namespaces: the pid
+//!    namespace (as its pid 1) for the proc mount, the network namespace for sysfs, the
+//!    IPC namespace for mqueue, the cgroup namespace (created after joining the
+//!    container's cgroup) for cgroup mounts, and a user namespace must have its maps.
+//! 2. createContainer hooks, then [`pivot`].
+//! 3. linux.sysctl writes (they need /proc/sys still writable), then [`finalize`], which
+//!    makes readonlyPaths (usually /proc/sys) read-only; all before dropping
+//!    CAP_SYS_ADMIN.
 
 mod copyup;
 mod devices;
