@@ -9,7 +9,7 @@ use oci_spec::runtime::LinuxResources;
 use super::{spec_cmd, Cli, Command, CreateArgs, ExecArgs, Logger, UpdateArgs};
 use crate::container::{self, exec::ExecOpts, run::RunOpts, Container, CreateOpts};
 use crate::error::{msg, Context, Error, Result};
-use crate::state::{self, ContainerDir, Status};
+use crate::state::{self, Status};
 
 pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32> {
     if cli.systemd_cgroup {
@@ -230,17 +230,10 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32> {
             if state::check_id(&id).is_err() || !e.path().is_dir() {
                 continue;
             }
-            let Ok(dir) = ContainerDir::open(root, &id) else {
+            let Ok(c) = Container::open(root, &id) else {
                 continue;
             };
-            let Ok(Some(saved)) = dir.load() else {
-                continue;
-            };
-            let status = match Container::open(root, &id) {
-                Ok(c) => c.status,
-                Err(_) => continue,
-            };
-            drop(dir);
+            let (saved, status) = (c.saved, c.status);
             rows.push((saved, status));
         }
     }

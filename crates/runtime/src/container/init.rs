@@ -173,8 +173,7 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
     };
 
     rootfs::pivot(a.rootfs, a.no_pivot)?;
-    rootfs::finalize(spec)?;
-
+    // Before finalize: /proc/sys becomes read-only there.
     for (k, v) in linux
         .and_then(|l| l.sysctl().as_ref())
         .into_iter()
@@ -183,6 +182,7 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
         std::fs::write(&path, v).with_ctx(|| format!("linux.sysctl: set {k}={v}"))?;
     }
+    rootfs::finalize(spec)?;
 
     let cwd = process.cwd();
     enter_cwd(cwd)?;
