@@ -227,6 +227,56 @@ fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
 }
 
 #[test]
+fn idmapped_bind_mount_shows_mapped_owners() {
+    if skip() {
+        return;
+    }
+    let b = Bundle::new();
+    let src = b.path().join("owned");
+    fs::create_dir(&src).unwrap();
+    std::os::unix::fs::chown(&src, Some(1000), Some(1000)).unwrap();
+    fs::write(src.join("by1000"), "x").unwrap();
+    std::os::unix::fs::chown(src.join("by1000"), Some(1000), Some(1000)).unwrap();
+    fs::write(src.join("byroot"), "x").unwrap();
+    let s = spec(&format!(
+        r#"{{"ociVersion": "1.2.0", "root": {{"path": "rootfs"}},
+        "mounts": [{{"destination": "/mapped", "type": "bind", "source": "{}", "options": ["bind", "idmap"],
+          "uidMappings": [{{"containerID": 1000, "hostID": 0, "size": 1}}],
+          "gidMappings": [{{"containerID": 1000, "hostID": 0, "size": 1}}]}}]}}"#,
+        src.display()
+    ));
+    // As runc reads the mount's mappings: an ID stored on disk as containerID is seen
+    // as hostID through the mount.
+    in_child(|| {
+        setup(&s, &b)?;
+        let m = fs::metadata("/mapped/by1000").map_err(|e| e.to_string())?;
+        ensure(m.uid() == 0 && m.gid() == 0, || {
+            format!("by1000 shows {}:{}", m.uid(), m.gid())
+        })?;
+        let r = fs::metadata("/mapped/byroot").map_err(|e| e.to_string())?;
+        ensure(r.uid() == 65534, || {
+            format!("unmapped root shows {}", r.uid())
+        })?;
+        // Files created through the mount land as the mapped host owner.
+        fs::write("/mapped/new", "n").map_err(|e| format!("create via idmapped mount: {e}"))
+    })
+    .unwrap();
+    let n = fs::metadata(src.join("new")).unwrap();
+    assert_eq!((n.uid(), n.gid()), (1000, 1000));
+    // Without mappings anywhere the error names the mount.
+    let s = spec(&format!(
+        r#"{{"ociVersion": "1.2.0", "root": {{"path": "rootfs"}},
+        "mounts": [{{"destination": "/m", "type": "bind", "source": "{}", "options": ["bind", "idmap"]}}]}}"#,
+        src.display()
+    ));
+    let err = in_child(|| setup(&s, &b)).unwrap_err();
+    assert!(
+        err.contains("mounts[0]") && err.contains("uidMappings"),
+        "{err}"
+    );
+}
+
+#[test]
 fn ro_bind_is_really_read_only_and_source_stays_writable() {
     if skip() {
         return;

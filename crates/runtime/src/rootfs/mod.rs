@@ -14,6 +14,7 @@
 mod copyup;
 mod devices;
 mod finalize;
+mod idmap;
 mod in_root;
 mod mounts;
 mod options;

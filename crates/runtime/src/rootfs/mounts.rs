@@ -1,7 +1,7 @@
 //! The `mounts[]` entries, one at a time, in config order.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -11,6 +11,7 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::Mount;
 
 use super::copyup;
+use super::idmap;
 use super::in_root::{clean, InRoot};
 use super::options::{self, MountOptions};
 use super::sys::{
@@ -68,13 +69,16 @@ pub(crate) fn mount_all(root: &InRoot, p: &RootfsParams) -> Result<(), RootfsErr
 
 fn mount_one(root: &InRoot, p: &RootfsParams, m: &Mount) -> Result<(), Fail> {
     let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
-    if opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-        return Err(Fail("idmapped mounts are not supported yet".into()));
-    }
     let dest = clean(m.destination());
     let typ = m.typ().as_deref().unwrap_or("");
     check_proc_dest(&dest, typ, &opts)?;
-    if opts.is_bind() || typ == "bind" {
+    let is_bind = opts.is_bind() || typ == "bind";
+    let userns = if opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+        Some(idmap_userns(p, m, is_bind)?)
+    } else {
+        None
+    };
+    if is_bind {
         let source = m
             .source()
             .as_deref()
@@ -84,7 +88,7 @@ fn mount_one(root: &InRoot, p: &RootfsParams, m: &Mount) -> Result<(), Fail> {
         } else {
             p.bundle.join(source)
         };
-        return bind(root, &dest, &source, &opts);
+        return bind(root, &dest, &source, &opts, userns.as_ref());
     }
     match typ {
         "cgroup" | "cgroup2" => return cgroup(root, p, &dest, typ, &opts),
@@ -191,7 +195,43 @@ fn after_attach(mnt: BorrowedFd, opts: &MountOptions) -> Result<(), Fail> {
 }
 
 /// Bind mount of a host path: target created as a directory or file like the source.
-fn bind(root: &InRoot, dest: &Path, source: &Path, opts: &MountOptions) -> Result<(), Fail> {
+/// The user namespace carrying an idmapped mount's mappings: the mount's own, else the
+/// container's (linux.uidMappings / gidMappings).
+fn idmap_userns(p: &RootfsParams, m: &Mount, is_bind: bool) -> Result<OwnedFd, Fail> {
+    if !is_bind {
+        return Err(Fail("idmapped mounts must be bind mounts".into()));
+    }
+    if p.in_user_ns {
+        return Err(Fail(
+            "idmapped mounts in a container with a user namespace are not supported yet".into(),
+        ));
+    }
+    let linux = p.spec.linux().as_ref();
+    let uid = m
+        .uid_mappings()
+        .as_deref()
+        .or_else(|| linux.and_then(|l| l.uid_mappings().as_deref()))
+        .unwrap_or(&[]);
+    let gid = m
+        .gid_mappings()
+        .as_deref()
+        .or_else(|| linux.and_then(|l| l.gid_mappings().as_deref()))
+        .unwrap_or(&[]);
+    if uid.is_empty() || gid.is_empty() {
+        return Err(Fail(
+            "idmap needs uidMappings and gidMappings (on the mount or in linux)".into(),
+        ));
+    }
+    idmap::userns_with(uid, gid).map_err(Fail)
+}
+
+fn bind(
+    root: &InRoot,
+    dest: &Path,
+    source: &Path,
+    opts: &MountOptions,
+    userns: Option<&OwnedFd>,
+) -> Result<(), Fail> {
     let target = match root.resolve(dest) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => {
@@ -206,15 +246,24 @@ fn bind(root: &InRoot, dest: &Path, source: &Path, opts: &MountOptions) -> Resul
         }
         Err(e) => return Err(Fail::from(("resolve destination", e))),
     };
-    bind_onto(source, Target::fd(target.as_fd()), opts)
+    bind_onto(source, Target::fd(target.as_fd()), opts, userns)
 }
 
 /// Clones `source` (recursively for rbind), applies the options' attributes to the clone
 /// before it becomes visible, then attaches it on `target`.
-fn bind_onto(source: &Path, target: Target, opts: &MountOptions) -> Result<(), Fail> {
+fn bind_onto(
+    source: &Path,
+    target: Target,
+    opts: &MountOptions,
+    userns: Option<&OwnedFd>,
+) -> Result<(), Fail> {
     let attr = opts.bind_attr();
     let rec = opts.is_recursive_bind();
-    if attr.is_empty() && opts.propagation.is_empty() && opts.recursive.is_empty() {
+    if attr.is_empty()
+        && opts.propagation.is_empty()
+        && opts.recursive.is_empty()
+        && userns.is_none()
+    {
         // Nothing to adjust afterwards: one mount(2) is cheapest.
         let mut flags = MsFlags::MS_BIND;
         if rec {
@@ -237,6 +286,9 @@ fn bind_onto(source: &Path, target: Target, opts: &MountOptions) -> Result<(), F
     }
     let tree = open_tree(None, &src, tree_flags)
         .map_err(|e| Fail(format!("open_tree {}: {e}", source.display())))?;
+    if let Some(ns) = userns {
+        idmap::apply(&tree, ns, opts.idmap_recursive).ctx("idmap the mount")?;
+    }
     if !attr.is_empty() {
         mount_setattr_fd(tree.as_fd(), false, &attr).ctx("set mount attributes")?;
     }
@@ -254,7 +306,7 @@ fn host_rbind(root: &InRoot, dest: &Path, host: &Path, opts: &MountOptions) -> R
     };
     o.propagation = opts.propagation.clone();
     o.recursive = opts.recursive;
-    bind_onto(host, Target::fd(target.as_fd()), &o)
+    bind_onto(host, Target::fd(target.as_fd()), &o, None)
 }
 
 /// cgroup / cgroup2 mounts. On a v1 or hybrid host: a tmpfs with one entry per
@@ -364,7 +416,7 @@ fn bind_cgroup(dir: &Path, target: Target, flags: MsFlags) -> Result<(), Fail> {
         flags: flags | MsFlags::MS_BIND,
         ..Default::default()
     };
-    bind_onto(dir, target, &o)
+    bind_onto(dir, target, &o, None)
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub struct MountOptions {
     pub data: String,
     /// "idmap"/"ridmap" were given.
     pub idmap: bool,
+    /// "ridmap": the idmapping reaches submounts too.
+    pub idmap_recursive: bool,
     /// "tmpcopyup": fill a new tmpfs with what it covers.
     pub tmpcopyup: bool,
 }
@@ -40,6 +42,7 @@ impl Default for MountOptions {
             recursive: MountAttr::default(),
             data: String::new(),
             idmap: false,
+            idmap_recursive: false,
             tmpcopyup: false,
         }
     }
@@ -132,7 +135,11 @@ pub fn parse(options: &[String]) -> MountOptions {
             }
         }
         match opt {
-            "idmap" | "ridmap" => o.idmap = true,
+            "idmap" => o.idmap = true,
+            "ridmap" => {
+                o.idmap = true;
+                o.idmap_recursive = true;
+            }
             // runc's / crun's extension: copy what a tmpfs covers into it.
             "tmpcopyup" => o.tmpcopyup = true,
             "notmpcopyup" => o.tmpcopyup = false,

@@ -23,6 +23,7 @@ pub(crate) const MOUNT_ATTR_NOATIME: u64 = 0x10;
 pub(crate) const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
 pub(crate) const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub(crate) const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+pub(crate) const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
 /// `struct open_how` of openat2(2); libc's is non-exhaustive, so we keep our own.
 #[repr(C)]
