@@ -126,10 +126,10 @@ fn stop_locked(p: &DnsPaths) {
     if let Some(pid) = running_pid(p) {
         let _ = kill(pid, Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(2);
-        while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-            // The responder is not our child when started by another berth process: poll.
-            let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
-            std::thread::sleep(Duration::from_millis(5));
+        // The responder is not our child (it double-forks), so poll until it is gone or a
+        // zombie: a zombie's cmdline is empty, which `running_pid` treats as not running.
+        while running_pid(p) == Some(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
     let _ = std::fs::remove_file(&p.pidfile);
