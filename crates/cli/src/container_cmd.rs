@@ -326,6 +326,24 @@ pub enum ContainerCore {
         sig_proxy: bool,
         container: String,
     },
+    /// Create a new image from a container's changes (flattened: one layer).
+    Commit {
+        /// Author
+        #[arg(short = 'a', long)]
+        author: Option<String>,
+        /// Apply Dockerfile instruction to the created image
+        #[arg(short = 'c', long = "change")]
+        change: Vec<String>,
+        /// Commit message
+        #[arg(short = 'm', long)]
+        message: Option<String>,
+        /// Pause the container during commit (accepted; the copy is read-only anyway)
+        #[arg(short = 'p', long, default_value_t = true, action = clap::ArgAction::Set)]
+        pause: bool,
+        container: String,
+        /// REPOSITORY[:TAG]
+        reference: Option<String>,
+    },
     /// Copy files/folders between a container and the local filesystem.
     Cp {
         /// Archive mode (uid/gid kept; always on here).
@@ -565,6 +583,68 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
             }
             logs(g, &container, true, "0", false, None, None)?;
             Ok(e.wait(&rec))
+        }
+        ContainerCore::Commit {
+            author: _,
+            change,
+            message,
+            pause: _,
+            container,
+            reference,
+        } => {
+            let e = Engine::open(&g.root)?;
+            let rec = find(&e, &container)?;
+            let tmp = e.layout.container(&rec.id).join("commit.tar");
+            let mut f =
+                std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+            let r = e.export(&rec, &mut f).map_err(daemon_error);
+            drop(f);
+            r?;
+            // The container's own settings become the image's, then -c changes on top.
+            let c = &rec.config;
+            let mut changes = Vec::new();
+            for env in &c.env {
+                if let Some((k, v)) = env.split_once('=') {
+                    if k != "HOSTNAME" {
+                        changes.push(format!("ENV {k}={}", serde_json::to_string(v)?));
+                    }
+                }
+            }
+            if let Some(ep) = &c.entrypoint {
+                changes.push(format!("ENTRYPOINT {}", serde_json::to_string(ep)?));
+            }
+            let cmd: Vec<String> = if c.entrypoint.is_some() {
+                c.cmd.clone()
+            } else {
+                std::iter::once(c.path.clone())
+                    .chain(c.args.iter().cloned())
+                    .collect()
+            };
+            if !cmd.is_empty() {
+                changes.push(format!("CMD {}", serde_json::to_string(&cmd)?));
+            }
+            if !c.working_dir.is_empty() {
+                changes.push(format!("WORKDIR {}", c.working_dir));
+            }
+            if !c.user.is_empty() {
+                changes.push(format!("USER {}", c.user));
+            }
+            changes.extend(change);
+            let store = berth_image::Store::open(&g.root)?;
+            let file = std::fs::File::open(&tmp)?;
+            let res = berth_image::import(
+                &store,
+                file,
+                &berth_image::ImportOptions {
+                    name: reference,
+                    changes,
+                    message,
+                },
+            );
+            let _ = std::fs::remove_file(&tmp);
+            let img = res.map_err(|e| anyhow!("Error response from daemon: {e}"))?;
+            println!("{}", img.id);
+            Ok(0)
         }
         ContainerCore::Cp {
             archive: _,

@@ -238,3 +238,35 @@ fn attach_streams_new_output_and_returns_exit_code() {
     assert!(stderr(&o).contains("You cannot attach to a stopped container"));
     env.ok(&["rm", &id]);
 }
+
+#[test]
+fn commit_makes_an_image_of_the_container() {
+    let Some(env) = Env::new() else { return };
+    let name = unique_name("commit");
+    env.ok(&[
+        "run",
+        "--name",
+        &name,
+        "-e",
+        "FOO=bar",
+        "-w",
+        "/srv",
+        "busybox",
+        "sh",
+        "-c",
+        "echo made > /madefile",
+    ]);
+    let tag = format!("{name}:v1");
+    let id = env.ok(&["commit", "-c", "ENV EXTRA=1", &name, &tag]);
+    assert!(id.starts_with("sha256:"), "{id}");
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        &tag,
+        "sh",
+        "-c",
+        "cat /madefile; echo $FOO $EXTRA; pwd",
+    ]);
+    assert_eq!(out, "made\nbar 1\n/srv\n");
+    env.ok(&["rm", &name]);
+}
