@@ -277,6 +277,36 @@ fn idmapped_bind_mount_shows_mapped_owners() {
 }
 
 #[test]
+fn setup_leaves_no_file_descriptors_open() {
+    if skip() {
+        return;
+    }
+    let b = Bundle::new();
+    let s = spec(&format!(
+        r#"{{"ociVersion": "1.2.0", "root": {{"path": "rootfs"}},
+        "mounts": [{}, {{"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}}],
+        "linux": {{"devices": [{{"path": "/dev/sub/fuse", "type": "c", "major": 10, "minor": 229}}],
+                  "maskedPaths": ["/proc/timer_list"], "readonlyPaths": ["/proc/sys"]}}}}"#,
+        base_mounts()
+    ));
+    fs::create_dir_all(b.rootfs().join("run/x")).unwrap();
+    let fds = || -> Result<usize, String> {
+        Ok(fs::read_dir("/proc/self/fd")
+            .map_err(|e| e.to_string())?
+            .count())
+    };
+    in_child(|| {
+        let before = fds()?;
+        setup(&s, &b)?;
+        let after = fds()?;
+        ensure(before == after, || {
+            format!("{before} fds before setup, {after} after")
+        })
+    })
+    .unwrap();
+}
+
+#[test]
 fn ro_bind_is_really_read_only_and_source_stays_writable() {
     if skip() {
         return;
