@@ -188,7 +188,10 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     };
 
     let pid = if plan.single_clone() {
-        let pid = sys::clone_fork(plan.new_flags).ctx("clone the container init")?;
+        // The cgroup namespace is made by the init once it sits in its cgroup, so that
+        // cgroup is the namespace's root.
+        let pid = sys::clone_fork(plan.new_flags & !libc::CLONE_NEWCGROUP)
+            .ctx("clone the container init")?;
         if pid == 0 {
             init::run(&args);
         }

@@ -40,7 +40,7 @@ pub(super) fn intermediate(a: &InitArgs<'_>) -> ! {
     let sock = a.sync.as_fd();
     let r = (|| -> Result<()> {
         a.plan.enter_joined(true)?;
-        let mut flags = a.plan.new_flags & !libc::CLONE_NEWPID;
+        let mut flags = a.plan.new_flags & !(libc::CLONE_NEWPID | libc::CLONE_NEWCGROUP);
         if flags & libc::CLONE_NEWUSER != 0 {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
                 .ctx("create user namespace")?;
@@ -111,6 +111,11 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
     let host_pid = i32::from_le_bytes(go.payload[..4].try_into().unwrap_or_default());
     if !a.namespaces_entered {
         a.plan.enter_joined(false)?;
+    }
+    if a.plan.has_new(LinuxNamespaceType::Cgroup) {
+        // Now that the runtime placed us in our cgroup, it becomes the namespace root.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .ctx("create cgroup namespace")?;
     }
     let spec = a.spec;
     let process: &Process = spec
