@@ -268,8 +268,15 @@ fn network_rm_refuses_while_containers_are_attached() {
     assert_eq!(env.nm.prune().unwrap(), Vec::<String>::new());
     env.nm.teardown(&req.container_id).unwrap();
     assert!(Path::new("/sys/class/net").join(&rec.bridge).exists());
+    let rules = vec![format!("berth:{}", rec.bridge)];
+    assert_eq!(
+        iptables_lines_mentioning(&rules).len(),
+        3,
+        "per-network masquerade and forward rules"
+    );
     env.nm.remove(&net).unwrap();
     assert!(!Path::new("/sys/class/net").join(&rec.bridge).exists());
+    assert_eq!(iptables_lines_mentioning(&rules), Vec::<String>::new());
     assert!(matches!(
         env.nm.inspect(&net),
         Err(NetworkError::NotFound(_))

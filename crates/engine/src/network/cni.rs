@@ -39,7 +39,8 @@ pub fn conflist(net: &NetworkRecord, ipam_dir: &Path) -> Result<Value, NetworkEr
         "type": "bridge",
         "bridge": net.bridge,
         "isGateway": true,
-        "ipMasq": !net.internal,
+        // Masquerading and forwarding are per-network rules (firewall.rs), not per container.
+        "ipMasq": false,
         "hairpinMode": true,
         "ipam": ipam,
     });
@@ -55,7 +56,6 @@ pub fn conflist(net: &NetworkRecord, ipam_dir: &Path) -> Result<Value, NetworkEr
             json!({ "type": "portmap", "capabilities": { "portMappings": true }, "snat": true }),
         );
     }
-    plugins.push(json!({ "type": "firewall", "backend": "iptables" }));
     plugins.push(json!({ "type": "tuning" }));
     Ok(json!({ "cniVersion": CNI_VERSION, "name": net.name, "plugins": plugins }))
 }

@@ -9,6 +9,7 @@ mod dns;
 pub mod dns_server;
 mod error;
 mod files;
+mod firewall;
 mod netns;
 mod ports;
 mod publish;
@@ -364,6 +365,7 @@ impl NetworkManager {
         tx.commit()?;
         drop(conn);
         dns::remove(&self.root, &rec);
+        firewall::remove(&rec);
         delete_bridge(&rec.bridge);
         let _ = std::fs::remove_file(self.conflist_path(&rec.name));
         let _ = std::fs::remove_dir_all(Path::new(IPAM_DIR).join(&rec.name));
@@ -655,6 +657,7 @@ impl NetworkManager {
                 )));
             }
         }
+        firewall::ensure(net)?;
         let list = self.read_conflist(net)?;
         let port_json: Vec<Value> = ports
             .iter()
