@@ -559,7 +559,10 @@ fn no_pivot_chroots_into_the_rootfs() {
         return;
     }
     let b = Bundle::new();
-    let s = spec(r#"{"ociVersion": "1.2.0", "root": {"path": "rootfs"}}"#);
+    let s = spec(
+        r#"{"ociVersion": "1.2.0", "root": {"path": "rootfs"},
+        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}]}"#,
+    );
     let rootfs = b.rootfs();
     in_child(|| {
         let p = berth_runtime::rootfs::RootfsParams {
@@ -571,12 +574,29 @@ fn no_pivot_chroots_into_the_rootfs() {
             cgroup_dirs: Vec::new(),
         };
         berth_runtime::rootfs::prepare(&p).map_err(|e| e.to_string())?;
+        let host_sys = nix::fcntl::open(
+            "/sys",
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        );
         berth_runtime::rootfs::pivot(&rootfs, true).map_err(|e| e.to_string())?;
         ensure(std::path::Path::new("/bin/busybox").exists(), || {
             "no busybox in new root".into()
         })?;
         ensure(!std::path::Path::new("/work").exists(), || {
             "host visible".into()
+        })?;
+        // The host's sysfs was detached: from its root, ".." no longer leads up to the
+        // host's "/" but stays on sysfs itself. (mountinfo cannot tell: it only lists
+        // mounts below the reader's root.)
+        let sys = host_sys
+            .as_ref()
+            .map_err(|e| format!("open host /sys: {e}"))?;
+        let own = nix::sys::stat::fstat(sys).map_err(|e| e.to_string())?;
+        let up = nix::sys::stat::fstatat(sys, "..", nix::fcntl::AtFlags::empty())
+            .map_err(|e| e.to_string())?;
+        ensure(up.st_dev == own.st_dev, || {
+            "host /sys still attached".into()
         })
     })
     .unwrap();

@@ -171,6 +171,7 @@ fn needs_dev_setup(spec: &oci_spec::runtime::Spec) -> bool {
 pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
     nix::unistd::chdir(rootfs).map_err(sys_err("chdir to", rootfs))?;
     if no_pivot {
+        hide_host_kernel_fs(rootfs)?;
         mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
             .map_err(sys_err("move rootfs onto /:", rootfs))?;
         nix::unistd::chroot(".").map_err(sys_err("chroot to", rootfs))?;
@@ -182,4 +183,75 @@ pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
             .map_err(sys_err("detach old root above", rootfs))?;
     }
     nix::unistd::chdir("/").map_err(sys_err("chdir to", Path::new("/")))
+}
+
+/// Without pivot_root the host's mounts stay reachable below the chroot; like runc,
+/// detach the host's procfs and sysfs mounts (outside `rootfs`) so that nothing can
+/// sidestep maskedPaths/readonlyPaths through them. A mount that will not go is covered
+/// with an empty tmpfs.
+fn hide_host_kernel_fs(rootfs: &Path) -> Result<(), RootfsError> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| RootfsError::Sys {
+        what: "read",
+        path: "/proc/self/mountinfo".into(),
+        source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })?;
+    let mut targets: Vec<std::path::PathBuf> = info
+        .lines()
+        .filter_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            let fstype = post.split(' ').next()?;
+            let mount_point = unescape_mountinfo(pre.split(' ').nth(4)?);
+            ((fstype == "proc" || fstype == "sysfs") && !mount_point.starts_with(rootfs))
+                .then_some(mount_point)
+        })
+        .collect();
+    // Deepest first, so parents are not busy with children.
+    targets.reverse();
+    for t in targets {
+        match nix::mount::umount2(&t, nix::mount::MntFlags::MNT_DETACH) {
+            Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => {}
+            Err(_) => mount(
+                Some("tmpfs"),
+                &t,
+                Some("tmpfs"),
+                MsFlags::empty(),
+                None::<&str>,
+            )
+            .map_err(sys_err("cover host kernel filesystem", &t))?,
+        }
+    }
+    Ok(())
+}
+
+/// Mount points in mountinfo escape space, tab, newline and backslash as \ooo.
+fn unescape_mountinfo(s: &str) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    std::ffi::OsString::from_vec(out).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes() {
+        assert_eq!(unescape_mountinfo("/a\\040b\\011c"), Path::new("/a b\tc"));
+        assert_eq!(unescape_mountinfo("/plain"), Path::new("/plain"));
+        assert_eq!(unescape_mountinfo("/end\\04"), Path::new("/end\\04"));
+    }
 }
