@@ -3,7 +3,7 @@
 # Idempotent: skips apt when everything is already there.
 set -euo pipefail
 pkgs=(busybox-static crun runc podman skopeo umoci docker-registry containernetworking-plugins
-      libseccomp-dev pkg-config hyperfine iptables apache2-utils jq curl uidmap debootstrap)
+      libseccomp-dev pkg-config hyperfine iptables apache2-utils jq curl uidmap debootstrap time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
