@@ -154,11 +154,11 @@ impl Engine {
             "RunningFor": ago(&rec.created),
             "Status": status_text(st),
             "State": st.status.as_str(),
-            "Ports": self.ports(rec).iter().map(|p| format!(
+            "Ports": if !matches!(st.status, Status::Running | Status::Paused) { String::new() } else { self.ports(rec).iter().map(|p| format!(
                 "{}:{}->{}/{}",
                 p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
                 p.host_port, p.container_port, p.protocol
-            )).collect::<Vec<_>>().join(", "),
+            )).collect::<Vec<_>>().join(", ") },
             "Names": rec.name,
             "Labels": labels,
             "LabelMap": rec.config.labels,

@@ -1,0 +1,61 @@
+//! Containers on a user-defined network: a published port answers an HTTP request from
+//! the host, containers resolve each other by name, and rm releases the namespace.
+
+mod engine_support;
+
+use berth_testutil::unique_name;
+use engine_support::Env;
+
+#[test]
+fn published_port_and_dns_on_a_user_network() {
+    let Some(env) = Env::new() else { return };
+    let net = unique_name("bnet");
+    let web = unique_name("web");
+    env.ok(&["network", "create", &net]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--network",
+        &net,
+        "--name",
+        &web,
+        "-p",
+        "80",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /www && echo hello from busybox httpd > /www/index.html && exec httpd -f -p 80 -h /www",
+    ]);
+    let port = env.ok(&["port", &web, "80"]);
+    let host_port = port.trim().rsplit(':').next().unwrap().to_string();
+    assert!(host_port.parse::<u16>().is_ok(), "{port}");
+    let addr = format!("127.0.0.1:{host_port}");
+    let mut body = String::new();
+    env.wait_for(10, "httpd answering through the published port", || {
+        let o = std::process::Command::new("curl")
+            .args(["-s", "-m", "2", &format!("http://{addr}/")])
+            .output()
+            .unwrap();
+        body = String::from_utf8_lossy(&o.stdout).into_owned();
+        body == "hello from busybox httpd\n"
+    });
+    let ip = env.inspect(
+        &web,
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+    );
+    assert!(ip.parse::<std::net::IpAddr>().is_ok(), "{ip}");
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "busybox",
+        "sh",
+        "-c",
+        &format!("wget -q -O - http://{web}/"),
+    ]);
+    assert_eq!(out, "hello from busybox httpd\n");
+    env.ok(&["rm", "-f", &web]);
+    env.ok(&["network", "rm", &net]);
+    assert!(!std::path::Path::new(&format!("/run/berth/netns/{web}")).exists());
+}
