@@ -100,3 +100,26 @@ fn oom_kill_gives_137_and_oomkilled() {
     assert_eq!(env.inspect(&name, "{{.State.ExitCode}}"), "137");
     env.ok(&["rm", &name]);
 }
+
+#[test]
+fn init_runs_as_pid_1_and_passes_the_exit_code() {
+    let Some(env) = Env::new() else { return };
+    let out = env.run(&[
+        "run",
+        "--rm",
+        "--init",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; exit 6",
+    ]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().contains("init"), "{text}");
+    assert_ne!(
+        lines.next(),
+        Some("1"),
+        "the command is not PID 1 under --init"
+    );
+}

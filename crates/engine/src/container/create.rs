@@ -297,10 +297,14 @@ impl Engine {
             host_network: rec.config.network_mode == "host",
             extra_mounts,
             cgroups_path: rec.config.cgroup_path.clone(),
-            init_path: req
-                .options
-                .init
-                .then(|| super::start::sibling_binary("berth-init")),
+            init_path: if req.options.init {
+                let dir = self.layout.root.join("init");
+                Some(crate::spec::install_init(&dir).map_err(|e| {
+                    EngineError::io(format!("install berth-init in {}", dir.display()), e)
+                })?)
+            } else {
+                None
+            },
             join_namespaces: Vec::new(),
         };
         let spec = crate::spec::build(img, &req.options, &ctx).map_err(spec_err)?;
