@@ -437,4 +437,9 @@ fn default_bridge_uses_berth0_and_the_hosts_resolvers() {
     let nm2 = NetworkManager::open(other.path()).unwrap();
     assert_eq!(nm2.inspect("bridge").unwrap().subnet, bridge.subnet);
     env.nm.teardown(&req.container_id).unwrap();
+    let mut fixed = env.request(&unique_name("fixed"), NetworkMode::Default);
+    fixed.ip = Some("172.17.9.9".parse().unwrap());
+    let e = env.setup(&fixed).unwrap_err().to_string();
+    assert!(e.contains("supported on user defined networks only"), "{e}");
+    assert!(!berth_engine::network::netns_path(&fixed.container_id).exists());
 }

@@ -563,6 +563,11 @@ impl NetworkManager {
         if nets.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
+        if req.ip.is_some() && nets[0].is_predefined() {
+            return Err(NetworkError::InvalidOption(
+                "user specified IP address is supported on user defined networks only".into(),
+            ));
+        }
         let mut wanted = req.ports.clone();
         if req.publish_all {
             for (port, proto) in &req.exposed_ports {
