@@ -110,6 +110,33 @@ fn nslookup(netns: &Path, name: &str, server: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// An A query over TCP; returns the first address of the answer.
+fn dns_tcp_query(name: &str, server: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut q = vec![0xAB, 0xCD, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in name.split('.') {
+        q.push(l.len() as u8);
+        q.extend_from_slice(l.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let mut conn = std::net::TcpStream::connect((server, 53)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut msg = (q.len() as u16).to_be_bytes().to_vec();
+    msg.extend_from_slice(&q);
+    conn.write_all(&msg).unwrap();
+    let mut len = [0u8; 2];
+    conn.read_exact(&mut len).unwrap();
+    let mut r = vec![0u8; u16::from_be_bytes(len) as usize];
+    conn.read_exact(&mut r).unwrap();
+    assert_eq!(&r[0..2], &[0xAB, 0xCD]);
+    let answers = u16::from_be_bytes([r[6], r[7]]);
+    if answers == 0 {
+        return None;
+    }
+    let ip = &r[r.len() - 4..];
+    Some(format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3]))
+}
+
 #[test]
 fn containers_resolve_each_other_by_name_alias_and_short_id() {
     if !is_root() {
@@ -157,6 +184,13 @@ fn containers_resolve_each_other_by_name_alias_and_short_id() {
         "{}",
         String::from_utf8_lossy(&ping.stdout)
     );
+
+    // Over TCP too (from the host, where the responder listens on the gateway address).
+    assert_eq!(
+        dns_tcp_query(&a.container_name, "10.213.21.1"),
+        Some(a_ip.clone())
+    );
+    assert_eq!(dns_tcp_query("nosuchcontainer", "10.213.21.1"), None);
 
     // The responder stops with the last container.
     let rec = env.nm.inspect(&net).unwrap();
@@ -442,4 +476,33 @@ fn default_bridge_uses_berth0_and_the_hosts_resolvers() {
     let e = env.setup(&fixed).unwrap_err().to_string();
     assert!(e.contains("supported on user defined networks only"), "{e}");
     assert!(!berth_engine::network::netns_path(&fixed.container_id).exists());
+}
+
+#[test]
+fn publish_all_picks_host_ports_for_exposed_ports() {
+    if !is_root() {
+        return;
+    }
+    let env = Env::new();
+    let net = env.network("10.213.28.0/24");
+    let mut req = env.request(&unique_name("pall"), NetworkMode::Named(net));
+    req.publish_all = true;
+    req.exposed_ports = vec![(80, "tcp".into()), (53, "udp".into())];
+    req.ports = parse_publish("127.0.0.1::8080").unwrap();
+    let s = env.setup(&req).unwrap();
+    assert_eq!(s.ports.len(), 3, "{:?}", s.ports);
+    for p in &s.ports {
+        assert!(p.host_port != 0, "{p:?}");
+    }
+    assert!(s
+        .ports
+        .iter()
+        .any(|p| p.container_port == 53 && p.protocol == "udp"));
+    assert_eq!(env.nm.ports(&req.container_id).unwrap().len(), 3);
+    env.nm.teardown(&req.container_id).unwrap();
+    assert!(env.nm.ports(&req.container_id).unwrap().is_empty());
+    assert_eq!(
+        iptables_lines_mentioning(&[req.container_id.clone()]),
+        Vec::<String>::new()
+    );
 }
