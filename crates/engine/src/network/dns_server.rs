@@ -387,6 +387,33 @@ mod tests {
     }
 
     #[test]
+    fn other_names_are_relayed_upstream() {
+        let dir = std::env::temp_dir().join(format!("berth-dns-unit3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A stand-in upstream resolver on loopback that answers every query with 192.0.2.77.
+        let up = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let up_addr = up.local_addr().unwrap();
+        let t = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            let (n, from) = up.recv_from(&mut buf).unwrap();
+            let (_, _, q_end) = parse_question(&buf[..n]).unwrap();
+            let r = response(&buf[..n], q_end, 0, &["192.0.2.77".parse().unwrap()]);
+            up.send_to(&r, from).unwrap();
+        });
+        let mut s = shared("10.5.0.2 web\n", &dir);
+        s.upstreams = vec![up_addr];
+        let r = handle(&s, &query("host.example.org", TYPE_A));
+        t.join().unwrap();
+        assert_eq!(&r[0..2], &[0x12, 0x34]);
+        assert_eq!(&r[r.len() - 4..], &[192, 0, 2, 77]);
+        // No upstream at all: SERVFAIL rather than silence.
+        s.upstreams.clear();
+        let r = handle(&s, &query("host.example.org", TYPE_A));
+        assert_eq!(r[3] & 0x0F, RCODE_SERVFAIL);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn malformed_query_is_formerr() {
         let dir = std::env::temp_dir().join(format!("berth-dns-unit2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
