@@ -506,3 +506,75 @@ fn publish_all_picks_host_ports_for_exposed_ports() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn parallel_setups_on_one_network_get_distinct_addresses_and_one_responder() {
+    if !is_root() {
+        return;
+    }
+    let env = Env::new();
+    let net = env.network("10.213.29.0/24");
+    let reqs: Vec<AttachRequest> = (0..6)
+        .map(|_| env.request(&unique_name("par"), NetworkMode::Named(net.clone())))
+        .collect();
+    for r in &reqs {
+        env.containers.borrow_mut().push(r.container_id.clone());
+    }
+    let root = env._root.path().to_path_buf();
+    // One manager per thread, as separate `berth` processes would have.
+    let setups: Vec<NetworkSetup> = std::thread::scope(|s| {
+        let handles: Vec<_> = reqs
+            .iter()
+            .map(|r| {
+                let root = root.clone();
+                s.spawn(move || {
+                    NetworkManager::open(&root)
+                        .unwrap()
+                        .with_dns_binary(Path::new(env!("CARGO_BIN_EXE_berth-dns")))
+                        .setup(r)
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut ips: Vec<String> = setups
+        .iter()
+        .map(|s| s.attachments[0].ip.to_string())
+        .collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), reqs.len(), "{ips:?}");
+    let pids = Command::new("pgrep")
+        .args(["-f", "berth-dns --listen 10.213.29.1 "])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pids.stdout).lines().count(), 1);
+    let last = &reqs[reqs.len() - 1];
+    let (ok, text) = nslookup(
+        setups[0].netns_path.as_ref().unwrap(),
+        &last.container_name,
+        "10.213.29.1",
+    );
+    assert!(
+        ok && text.contains(&setups[reqs.len() - 1].attachments[0].ip.to_string()),
+        "{text}"
+    );
+    std::thread::scope(|s| {
+        for r in &reqs {
+            let root = root.clone();
+            s.spawn(move || {
+                NetworkManager::open(&root)
+                    .unwrap()
+                    .teardown(&r.container_id)
+                    .unwrap()
+            });
+        }
+    });
+    assert!(env.nm.inspect(&net).unwrap().containers.is_empty());
+    let pids = Command::new("pgrep")
+        .args(["-f", "berth-dns --listen 10.213.29.1 "])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pids.stdout).trim(), "");
+}
