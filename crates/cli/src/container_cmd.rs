@@ -456,12 +456,15 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
         ),
         ContainerCore::Stop {
             time,
-            signal: _,
+            signal,
             containers,
         } => each(
             g,
             &containers,
-            |e, rec| e.stop(rec, time).map(|_| None),
+            |e, rec| {
+                e.stop_with_signal(rec, time, signal.as_deref())
+                    .map(|_| None)
+            },
             true,
         ),
         ContainerCore::Restart { time, containers } => each(

@@ -69,7 +69,7 @@ impl Engine {
                     rec.id
                 )));
             }
-            self.stop_locked(rec, Some(0))?;
+            self.stop_locked(rec, Some(0), None)?;
         }
         self.wait_monitor_gone(rec, Some(Duration::from_secs(30)));
         self.cleanup(rec, true, volumes)

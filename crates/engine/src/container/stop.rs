@@ -35,11 +35,27 @@ impl Engine {
     /// Sends the stop signal, waits up to `timeout` seconds, then SIGKILL; returns when
     /// the monitor has recorded the exit and cleaned up.
     pub fn stop(&self, rec: &ContainerRecord, timeout: Option<i64>) -> Result<()> {
-        let _lock = self.lock(&rec.id)?;
-        self.stop_locked(rec, timeout)
+        self.stop_with_signal(rec, timeout, None)
     }
 
-    pub(crate) fn stop_locked(&self, rec: &ContainerRecord, timeout: Option<i64>) -> Result<()> {
+    /// `stop -s SIGNAL`: another signal than the container's stop signal.
+    pub fn stop_with_signal(
+        &self,
+        rec: &ContainerRecord,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<()> {
+        let sig = signal.map(normalize_signal).transpose()?;
+        let _lock = self.lock(&rec.id)?;
+        self.stop_locked(rec, timeout, sig.as_deref())
+    }
+
+    pub(crate) fn stop_locked(
+        &self,
+        rec: &ContainerRecord,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<()> {
         let st = self.live_state(rec);
         let dir = self.layout.container(&rec.id);
         if !st.status.is_live() {
@@ -55,8 +71,12 @@ impl Engine {
             .or(rec.config.stop_timeout)
             .unwrap_or(DEFAULT_STOP_TIMEOUT);
         if st.status == Status::Running && t != 0 {
-            let sig =
-                normalize_signal(&rec.config.stop_signal).unwrap_or_else(|_| "SIGTERM".into());
+            let sig = match signal {
+                Some(s) => s.to_string(),
+                None => {
+                    normalize_signal(&rec.config.stop_signal).unwrap_or_else(|_| "SIGTERM".into())
+                }
+            };
             let _ = rt.kill(&rec.id, &sig, false);
             let limit = if t < 0 {
                 None
