@@ -12,7 +12,7 @@ bundle=$(mktemp -d /tmp/berth-quickstart.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
 mkdir -p "$bundle/rootfs/bin"
 cp /bin/busybox "$bundle/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do ln -sf busybox "$bundle/rootfs/bin/$a"; done
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$bundle/rootfs/bin/$a"; done
 (cd "$bundle" && "$OLDPWD/$B/berth-oci" spec)
 # Run a shell that shows it is isolated: its own hostname, PID 1, its own root.
 jq '.process.terminal = false
