@@ -88,6 +88,41 @@ pub fn per_attachment(list: &Value, mac: Option<&str>, ports: &[Value]) -> Value
     list
 }
 
+/// Checks that the installed plugins exist and speak [`CNI_VERSION`] (CNI_COMMAND=VERSION).
+pub fn check_plugins(kinds: &[&str]) -> Result<(), NetworkError> {
+    for kind in kinds {
+        let fail = |message: String| NetworkError::Plugin {
+            plugin: kind.to_string(),
+            message,
+        };
+        let bin = find_plugin(kind).ok_or_else(|| {
+            fail(format!(
+                "plugin binary not found in {} (install containernetworking-plugins)",
+                plugin_path()
+            ))
+        })?;
+        let out = Command::new(&bin)
+            .env("CNI_COMMAND", "VERSION")
+            .env("CNI_PATH", plugin_path())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| fail(format!("exec {}: {e}", bin.display())))?;
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| fail(format!("{}: bad VERSION output: {e}", bin.display())))?;
+        let supported = v["supportedVersions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == CNI_VERSION));
+        if !supported {
+            return Err(fail(format!(
+                "{} does not support cniVersion {CNI_VERSION} (supports {})",
+                bin.display(),
+                v["supportedVersions"]
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What identifies one attachment to the plugins.
 pub struct Invocation<'a> {
     pub container_id: &'a str,

@@ -37,6 +37,8 @@ pub enum NetworkError {
         network: String,
         message: String,
     },
+    #[error("CNI plugin {plugin}: {message}")]
+    Plugin { plugin: String, message: String },
     #[error("network namespace {path}: {source}")]
     Netns {
         path: String,

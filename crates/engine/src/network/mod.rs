@@ -311,6 +311,13 @@ impl NetworkManager {
             created: now_rfc3339(),
             containers: BTreeMap::new(),
         };
+        // Fail at create time, not at the first `run`, when the plugins are missing or old.
+        let list = cni::conflist(&rec, Path::new(IPAM_DIR))?;
+        let kinds: Vec<&str> = list["plugins"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p["type"].as_str()).collect())
+            .unwrap_or_default();
+        cni::check_plugins(&kinds)?;
         self.write_conflist(&rec)?;
         if let Err(e) = store::insert_network(&tx, &rec).and_then(|_| Ok(tx.commit()?)) {
             let _ = std::fs::remove_file(self.conflist_path(name));
