@@ -478,3 +478,59 @@ fn starts_under_a_one_mib_memory_limit() {
     assert_eq!(stdout(&out), "1048576\nok\n", "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn pause_resume_update_events_and_kill_all() {
+    if skip_unless_root() {
+        return;
+    }
+    let b = Bundle::new(&["sh", "-c", "sleep 1000 & sleep 1000"], |_| {});
+    let (code, err) = b.oci_detached(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &b.id]);
+    assert_eq!(code, 0, "{err}");
+    let out = b.oci(&["pause", &b.id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(b.status(), "paused");
+    let out = b.oci(&["resume", &b.id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(b.status(), "running");
+
+    let out = b.oci(&["update", "--memory", "100m", "--pids-limit", "77", &b.id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cg = format!("/sys/fs/cgroup/memory/berth-oci/{}", b.id);
+    let limit = std::fs::read_to_string(format!("{cg}/memory.limit_in_bytes")).unwrap();
+    assert_eq!(limit.trim(), (100u64 << 20).to_string());
+    let pids = std::fs::read_to_string(format!("/sys/fs/cgroup/pids/berth-oci/{}/pids.max", b.id));
+    assert_eq!(pids.unwrap().trim(), "77");
+
+    let out = b.oci(&["events", "--stats", &b.id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["type"], "stats");
+    assert!(ev["data"]["memory"].is_object(), "{ev}");
+
+    let out = b.oci(&["kill", "--all", &b.id, "9"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    b.wait_status("stopped");
+    assert!(b.oci(&["delete", &b.id]).status.success());
+    let out = b.oci(&["kill", &b.id]);
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+#[test]
+fn seccomp_filter_applies() {
+    if skip_unless_root() {
+        return;
+    }
+    let b = Bundle::new(
+        &["sh", "-c", "mkdir /tmp/d && echo made || echo refused"],
+        |c| {
+            c["root"]["readonly"] = json!(false);
+            c["linux"]["seccomp"] = json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+            });
+        },
+    );
+    let out = b.run();
+    assert_eq!(stdout(&out), "refused\n", "{}", stderr(&out));
+}

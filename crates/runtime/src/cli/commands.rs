@@ -227,7 +227,7 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32> {
     if let Ok(rd) = std::fs::read_dir(root) {
         for e in rd.flatten() {
             let id = e.file_name().to_string_lossy().into_owned();
-            if state::check_id(&id).is_err() || !e.path().is_dir() {
+            if id.starts_with('.') || state::check_id(&id).is_err() || !e.path().is_dir() {
                 continue;
             }
             let Ok(c) = Container::open(root, &id) else {

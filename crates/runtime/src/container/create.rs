@@ -313,10 +313,10 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
 /// cached under the state root.
 pub(super) fn compile_seccomp(spec: &Spec, root: &Path) -> Result<Option<SeccompFilter>> {
     match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(s) => {
-            let _ = root;
-            Ok(Some(SeccompFilter::compile(s)?))
-        }
+        Some(s) => Ok(Some(SeccompFilter::compile_cached(
+            s,
+            &root.join(".seccomp-cache"),
+        )?)),
         None => Ok(None),
     }
 }
