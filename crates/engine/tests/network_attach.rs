@@ -578,3 +578,25 @@ fn parallel_setups_on_one_network_get_distinct_addresses_and_one_responder() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&pids.stdout).trim(), "");
 }
+
+#[test]
+fn reconcile_tears_down_containers_that_are_not_running() {
+    if !is_root() {
+        return;
+    }
+    let env = Env::new();
+    let net = env.network("10.213.30.0/24");
+    let keep = env.request(&unique_name("keep"), NetworkMode::Named(net.clone()));
+    let stale = env.request(&unique_name("stale"), NetworkMode::Named(net.clone()));
+    let sk = env.setup(&keep).unwrap();
+    let ss = env.setup(&stale).unwrap();
+    let cleaned = env.nm.reconcile(&|id| id == keep.container_id).unwrap();
+    assert_eq!(cleaned, vec![stale.container_id.clone()]);
+    assert!(!ss.netns_path.unwrap().exists());
+    assert!(sk.netns_path.unwrap().exists());
+    let rec = env.nm.inspect(&net).unwrap();
+    assert_eq!(
+        rec.containers.keys().cloned().collect::<Vec<_>>(),
+        vec![keep.container_id.clone()]
+    );
+}

@@ -880,6 +880,26 @@ impl NetworkManager {
         }
     }
 
+    /// After a crash or a reboot: tears down the network state of every container for
+    /// which `is_running` says no. Returns the ids cleaned.
+    pub fn reconcile(
+        &self,
+        is_running: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, NetworkError> {
+        let ids = store::containers_with_state(&self.db())?;
+        let mut cleaned = Vec::new();
+        for id in ids {
+            if is_running(&id) {
+                continue;
+            }
+            if let Err(e) = self.teardown(&id) {
+                tracing::warn!("reconcile network of {id}: {e}");
+            }
+            cleaned.push(id);
+        }
+        Ok(cleaned)
+    }
+
     /// Published ports of a container (`berth port`).
     pub fn ports(&self, container_id: &str) -> Result<Vec<PortMapping>, NetworkError> {
         store::ports_of_container(&self.db(), container_id)

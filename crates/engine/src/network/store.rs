@@ -157,6 +157,15 @@ pub fn sandbox(
         .optional()?)
 }
 
+/// Every container with a sandbox or an endpoint.
+pub fn containers_with_state(conn: &Connection) -> Result<Vec<String>, NetworkError> {
+    let mut st = conn.prepare(
+        "SELECT container_id FROM network_sandboxes UNION SELECT container_id FROM network_endpoints UNION SELECT container_id FROM network_ports",
+    )?;
+    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 pub fn delete_sandbox(conn: &Connection, container_id: &str) -> Result<(), NetworkError> {
     conn.execute(
         "DELETE FROM network_sandboxes WHERE container_id = ?1",
