@@ -345,9 +345,13 @@ fn connect_and_disconnect_a_second_network() {
     let n2 = env.network("10.213.25.0/24");
     let mut req = env.request(&unique_name("multi"), NetworkMode::Named(n1.clone()));
     req.ip = Some("10.213.24.77".parse().unwrap());
+    req.mac = Some("02:42:0a:d5:18:4d".into());
     let s = env.setup(&req).unwrap();
     assert_eq!(s.attachments[0].ip.to_string(), "10.213.24.77");
+    assert_eq!(s.attachments[0].mac, "02:42:0a:d5:18:4d");
     let netns = s.netns_path.clone().unwrap();
+    let out = in_netns(&netns, &["ip", "-o", "link", "show", "eth0"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("02:42:0a:d5:18:4d"));
     let a = env
         .nm
         .connect(&n2, &req.container_id, &["second".into()])
