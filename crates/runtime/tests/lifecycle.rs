@@ -348,38 +348,52 @@ fn no_host_fds_leak_but_preserved_ones_pass() {
     if skip_unless_root() {
         return;
     }
-    let b = Bundle::new(&["sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"], |_| {});
-    // An inheritable fd in the runtime's own table (as a careless caller might leave).
+    // The init is `sleep`, which opens nothing: its fd table is exactly what it was given.
     let f = std::fs::File::open("/etc/hostname").unwrap();
-    // SAFETY: dup of a valid fd; the copy is not close-on-exec so berth-oci inherits it.
+    // SAFETY: dup of a valid fd; the copy is not close-on-exec, so berth-oci inherits it
+    // (as from a careless caller) and must not pass it on.
     let leaked = unsafe { libc::dup(f.as_raw_fd()) };
     assert!(leaked > 2);
-    let out = b.run();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out).trim(), "0 1 2", "fds inside the container");
-
-    // With --preserve-fds, fd 3 (and only it) goes in.
-    let mut cmd = std::process::Command::new(lifecycle_support::BIN);
-    cmd.arg("--root")
-        .arg(&b.root)
-        .args(["run", "--preserve-fds", "1", "--bundle"]);
-    cmd.arg(b.path()).arg(&b.id);
-    let fd3 = f.as_raw_fd();
-    // SAFETY: in the forked child before exec: dup2 onto fd 3 is async-signal-safe.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
-            if fd3 == 3 {
-                if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+    for preserve in [0, 1] {
+        let b = Bundle::new(&["sleep", "1000"], |_| {});
+        let mut cmd = std::process::Command::new(lifecycle_support::BIN);
+        cmd.arg("--root")
+            .arg(&b.root)
+            .args(["run", "-d", "--preserve-fds"]);
+        cmd.arg(preserve.to_string())
+            .arg("--bundle")
+            .arg(b.path())
+            .arg(&b.id);
+        let fd3 = f.as_raw_fd();
+        // SAFETY: in the forked child before exec; dup2/fcntl are async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                let r = if fd3 == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(fd3, 3)
+                };
+                if r < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-            } else if libc::dup2(fd3, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+                Ok(())
+            });
+        }
+        let st = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let out = b.oci(&["exec", &b.id, "ls", "/proc/1/fd"]);
+        let fds = stdout(&out)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let want = if preserve == 0 { "0 1 2" } else { "0 1 2 3" };
+        assert_eq!(fds, want, "--preserve-fds {preserve}: {}", stderr(&out));
     }
-    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
-    assert_eq!(stdout(&out).trim(), "0 1 2 3", "{}", stderr(&out));
     // SAFETY: closing the fd we dup'ed above.
     unsafe { libc::close(leaked) };
 }
