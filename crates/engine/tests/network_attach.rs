@@ -592,8 +592,11 @@ fn reconcile_tears_down_containers_that_are_not_running() {
     let net = env.network("10.213.30.0/24");
     let keep = env.request(&unique_name("keep"), NetworkMode::Named(net.clone()));
     let stale = env.request(&unique_name("stale"), NetworkMode::Named(net.clone()));
-    let sk = env.setup(&keep).unwrap();
+    env.setup(&keep).unwrap();
     let ss = env.setup(&stale).unwrap();
+    // A second setup without teardown (a restart after a crash) starts clean.
+    let sk = env.setup(&keep).unwrap();
+    assert_eq!(env.nm.attachments(&keep.container_id).unwrap().len(), 1);
     let cleaned = env.nm.reconcile(&|id| id == keep.container_id).unwrap();
     assert_eq!(cleaned, vec![stale.container_id.clone()]);
     assert!(!ss.netns_path.unwrap().exists());

@@ -508,6 +508,14 @@ impl NetworkManager {
             self.networks_for(req)?
         };
         let path = netns::path_for(&req.container_id);
+        // Leftovers of an earlier start that was never torn down (a crash, a restart
+        // without stop): start from a clean slate.
+        let stale = path.exists()
+            || store::sandbox(&self.db(), &req.container_id)?.is_some()
+            || !store::endpoints_of_container(&self.db(), &req.container_id)?.is_empty();
+        if stale {
+            self.teardown(&req.container_id)?;
+        }
         netns::create(&path)?;
         {
             let conn = self.db();
