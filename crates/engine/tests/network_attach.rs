@@ -244,7 +244,7 @@ fn published_port_serves_http_to_the_host_and_teardown_leaves_nothing() {
             .unwrap()
     };
     // Wait until httpd listens (readiness, not a timing assertion).
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let mut body = String::new();
     while Instant::now() < deadline {
         body = String::from_utf8_lossy(&get("127.0.0.1").stdout).to_string();
