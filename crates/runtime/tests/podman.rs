@@ -147,11 +147,19 @@ fn podman_runs_containers_with_berth_oci() {
     // -it through a pseudo-terminal (script gives podman a tty).
     if have("script") {
         let cmd = format!("podman --runtime {BIN} run --rm -it {IMAGE} sh -c 'tty; echo it-ok'");
-        let out = Command::new("script")
+        // stdin stays open (an early EOF would reach the container's terminal as ^D).
+        let mut child = Command::new("script")
             .args(["-qec", &cmd, "/dev/null"])
-            .stdin(Stdio::null())
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        let _stdin = child.stdin.take();
+        let mut stdout = Vec::new();
+        std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        let mut out = child.wait_with_output().unwrap();
+        out.stdout = stdout;
         let s = String::from_utf8_lossy(&out.stdout);
         assert!(
             s.contains("/dev/pts/0") && s.contains("it-ok"),

@@ -20,7 +20,13 @@ use crate::state::Status;
 use crate::sync::{self, tag};
 use crate::{console, hooks, sys};
 
+/// Set once READY went out: the runtime may be gone, so errors also go to our stderr.
+static READY_SENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn fail(sock: BorrowedFd<'_>, e: &Error) -> ! {
+    if READY_SENT.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("berth-oci: container init: {e}");
+    }
     let _ = sync::send(sock, tag::ERROR, e.to_string().as_bytes(), &[]);
     // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the parent.
     unsafe { libc::_exit(1) }
@@ -233,6 +239,7 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
     if let (Some(fifo), Some(dir)) = (a.fifo, proc_fd_dir.as_ref()) {
         let _ = nix::sys::prctl::set_pdeathsig(None);
         sync::send(sock, tag::READY, &[], &[])?;
+        READY_SENT.store(true, std::sync::atomic::Ordering::Relaxed);
         // Blocks until `start` opens the fifo for reading.
         let w = openat(
             dir,

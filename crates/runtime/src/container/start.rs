@@ -22,6 +22,9 @@ pub fn start(c: &Container) -> Result<()> {
             )))
         }
     }
+    // Pin the init before releasing it: a short program may exit (and be reaped) the
+    // moment the fifo opens.
+    let pidfd = sys::pidfd_open(c.saved.pid).ctx("pidfd_open container init")?;
     let fifo_path = c.dir.fifo_path();
     // Non-blocking open never hangs; the init (blocked opening the write end) wakes up.
     let fifo = open(
@@ -30,7 +33,6 @@ pub fn start(c: &Container) -> Result<()> {
         Mode::empty(),
     )
     .ctx("open exec.fifo")?;
-    let pidfd = sys::pidfd_open(c.saved.pid).ctx("pidfd_open container init")?;
     loop {
         let mut fds = [
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
