@@ -168,6 +168,8 @@ impl Monitor {
             if first {
                 report(self.sync.take(), "ok\n");
                 first = false;
+                // Start-up code is done with; an idle monitor keeps only what it uses.
+                sys::release_code_pages();
             }
             let ran = running.started;
             let code = self.supervise(running, &sigfd, &mut writer, health.as_mut());

@@ -68,3 +68,44 @@ pub fn recv_fd(sock: &impl AsRawFd) -> io::Result<OwnedFd> {
     }
     Err(io::Error::other("console socket: no descriptor received"))
 }
+
+/// Drops this process's page-table entries for read-only file mappings that hold no
+/// private (copied-on-write) pages: program and shared-library code and constants. The
+/// pages stay in the page cache and fault back in when used again, so an idle monitor
+/// keeps resident only what it touches. Writable mappings, and read-only ones with
+/// private pages (relocated data such as RELRO), are left alone: their contents differ
+/// from the file.
+pub fn release_code_pages() {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return;
+    };
+    let mut current: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let Some(first) = f.next() else {
+            continue;
+        };
+        if let Some((a, b)) = first.split_once('-') {
+            // A mapping header: "start-end perms offset dev inode path".
+            current = None;
+            let perms = f.next().unwrap_or("");
+            let path = f.nth(3).unwrap_or("");
+            if (perms == "r-xp" || perms == "r--p") && path.starts_with('/') {
+                if let (Ok(s), Ok(e)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+                {
+                    current = Some((s, e));
+                }
+            }
+        } else if first == "Anonymous:" {
+            let private = f.next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(1);
+            if let (Some((start, end)), 0) = (current.take(), private) {
+                // SAFETY: the range is a private read-only file mapping of this process
+                // with no anonymous (modified) pages, so every page equals the file's
+                // bytes; discarding the mappings' pages loses nothing.
+                unsafe {
+                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+                }
+            }
+        }
+    }
+}
