@@ -194,3 +194,47 @@ pub fn setgroups(gids: &[u32]) -> nix::Result<()> {
 pub fn raw(fd: &impl AsRawFd) -> RawFd {
     fd.as_raw_fd()
 }
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// fork-like clone3 with namespace flags, optionally straight into a cgroup2 directory
+/// (`cgroup_fd`), which avoids a later cgroup.procs write. Same single-thread caveat as
+/// [`clone_fork`].
+pub fn clone3_fork(ns_flags: libc::c_int, cgroup_fd: Option<RawFd>) -> nix::Result<libc::pid_t> {
+    let mut args = CloneArgs {
+        flags: ns_flags as u32 as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if let Some(fd) = cgroup_fd {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd as u64;
+    }
+    // SAFETY: args is a valid clone_args of the size passed; with no stack given clone3
+    // behaves like fork (child continues here on a copy of our stack). The process is
+    // single-threaded, so no other thread's locks are copied.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    check(ret).map(|p| p as libc::pid_t)
+}

@@ -4,7 +4,7 @@
 //! runtime-namespace hooks on request, and records the state once the init is ready.
 
 use std::fs;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -64,6 +64,8 @@ pub(super) struct InitArgs<'a> {
     pub preserve_fds: u32,
     pub cgroup_dirs: &'a [(String, PathBuf)],
     pub seccomp: Option<&'a SeccompFilter>,
+    /// v1 `tasks` files the init writes "0" to itself (see create()).
+    pub self_join: Option<&'a [PathBuf]>,
     /// Set when an intermediate process already entered the namespaces.
     pub namespaces_entered: bool,
 }
@@ -184,14 +186,49 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
         preserve_fds: opts.preserve_fds,
         cgroup_dirs: &cgroup_dirs,
         seccomp: seccomp.as_ref(),
+        self_join: None,
         namespaces_entered: false,
     };
 
+    // Joining the cgroup is the slowest step of a start on a v1 host: a pid written to
+    // cgroup.procs takes the global threadgroup rwsem, i.e. waits for an RCU grace period
+    // (milliseconds). So the init joins itself: clone3(CLONE_INTO_CGROUP) places it in the
+    // cgroup2 directory at birth, and it writes "0" (itself, a single thread) to each v1
+    // `tasks` file, which the kernel does without that global lock.
+    let v1_tasks: Vec<PathBuf> = cgroup_dirs
+        .iter()
+        .filter(|(n, _)| !n.is_empty())
+        .map(|(_, d)| d.join("tasks"))
+        .collect();
+    let unified_fd: Option<OwnedFd> = match cgroup_dirs.iter().find(|(n, _)| n.is_empty()) {
+        Some((_, d)) => Some(
+            open(
+                d,
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .with_ctx(|| format!("open cgroup {}", d.display()))?,
+        ),
+        None => None,
+    };
+    let mut self_joined = false;
     let pid = if plan.single_clone() {
         // The cgroup namespace is made by the init once it sits in its cgroup, so that
         // cgroup is the namespace's root.
-        let pid = sys::clone_fork(plan.new_flags & !libc::CLONE_NEWCGROUP)
-            .ctx("clone the container init")?;
+        let flags = plan.new_flags & !libc::CLONE_NEWCGROUP;
+        let fast_args = InitArgs {
+            self_join: Some(&v1_tasks),
+            ..args
+        };
+        let pid = match sys::clone3_fork(flags, unified_fd.as_ref().map(|f| f.as_raw_fd())) {
+            Ok(0) => init::run(&fast_args),
+            Ok(pid) => {
+                self_joined = true;
+                pid
+            }
+            // Older kernels or a cgroup2 dir that refuses CLONE_INTO_CGROUP.
+            Err(_) => sys::clone_fork(flags).ctx("clone the container init")?,
+        };
         if pid == 0 {
             init::run(&args);
         }
@@ -232,8 +269,11 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     drop(child_sock);
     drop(console);
 
-    if let Some(cg) = &cleanup.cgroup {
-        cg.add_task(pid)?;
+    drop(unified_fd);
+    if !self_joined {
+        if let Some(cg) = &cleanup.cgroup {
+            cg.add_task(pid)?;
+        }
     }
     sync::send(parent_sock.as_fd(), tag::GO, &pid.to_le_bytes(), &[])?;
     loop {

@@ -99,6 +99,9 @@ pub(super) enum Never {}
 
 fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
     reset_signals();
+    for t in a.self_join.into_iter().flatten() {
+        std::fs::write(t, "0").with_ctx(|| format!("join cgroup {}", t.display()))?;
+    }
     // The state-dir lock belongs to the runtime command, not to the container.
     let _ = nix::unistd::close(a.lock_fd);
     // Not dumpable until execve: container processes cannot ptrace us or open our
