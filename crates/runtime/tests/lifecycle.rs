@@ -548,3 +548,19 @@ fn seccomp_filter_applies() {
     let out = b.run();
     assert_eq!(stdout(&out), "refused\n", "{}", stderr(&out));
 }
+
+#[test]
+fn delete_cleans_up_after_a_create_that_died() {
+    if skip_unless_root() {
+        return;
+    }
+    let b = Bundle::new(&["true"], |_| {});
+    // What a `create` killed before writing its state leaves: a bare state dir.
+    std::fs::create_dir_all(b.root.join(&b.id)).unwrap();
+    let out = b.oci(&["delete", &b.id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!b.root.join(&b.id).exists());
+    // The id is usable again.
+    let out = b.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -60,8 +60,13 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32> {
         Command::Delete { force, ids } => {
             let mut failed = None;
             for id in ids {
-                let r =
-                    Container::open(root, id).and_then(|c| container::delete::delete(c, *force));
+                let r = match remove_half_created(root, id) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => {
+                        Container::open(root, id).and_then(|c| container::delete::delete(c, *force))
+                    }
+                    Err(e) => Err(e),
+                };
                 match r {
                     Ok(()) => {}
                     // runc: delete --force of a missing container succeeds silently.
@@ -127,6 +132,25 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32> {
         Command::Checkpoint { .. } => Err(msg("checkpoint is not supported yet")),
         Command::Restore { .. } => Err(msg("restore is not supported yet")),
     }
+}
+
+/// A state dir without state.json whose lock we hold was left by a `create` that died
+/// (it holds the lock until the state is written): remove it and its default cgroup.
+fn remove_half_created(root: &Path, id: &str) -> Result<bool> {
+    let dir = match crate::state::ContainerDir::open(root, id) {
+        Ok(d) => d,
+        Err(Error::NotFound(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if dir.load()?.is_some() {
+        return Ok(false);
+    }
+    if let Ok(cg) = container::ContainerCgroup::new(None, id) {
+        let _ = cg.kill_all(libc::SIGKILL);
+        let _ = cg.destroy();
+    }
+    dir.remove()?;
+    Ok(true)
 }
 
 fn create_opts(root: &Path, a: &CreateArgs, wait_for_start: bool) -> CreateOpts {
