@@ -354,3 +354,35 @@ fn ingest_layer_commits_nothing_when_the_digest_does_not_verify() {
     assert_eq!(store.layer_info(good.digest()).unwrap().diff_id, sha(&tar));
     let _ = Path::new("");
 }
+
+#[test]
+fn truncated_archive_is_refused_and_leaves_nothing() {
+    if !require_root() {
+        return;
+    }
+    let full = std::fs::read(shared_archive("layers.oci.tar")).unwrap();
+    // Cut inside the big busybox layer blob.
+    let cut = &full[..full.len() / 2];
+    let (dir, store) = new_store("img-trunc");
+    let before = snapshot(dir.path());
+    let e = berth_image::load(&store, cut).unwrap_err();
+    assert!(!e.to_string().is_empty());
+    assert_eq!(snapshot(dir.path()), before, "{e}");
+}
+
+#[test]
+fn docker_manifest_pointing_outside_the_archive_is_refused() {
+    if !require_root() {
+        return;
+    }
+    let manifest =
+        br#"[{"Config":"../../../../etc/passwd","RepoTags":["evil:1"],"Layers":["/etc/shadow"]}]"#;
+    let a = raw_tar(&[("manifest.json", tar::EntryType::Regular, manifest, None)]);
+    refused(&a, &["../../../../etc/passwd"]);
+    let manifest = br#"[{"Config":"cfg.json","RepoTags":["evil:1"],"Layers":["/etc/shadow"]}]"#;
+    let a = raw_tar(&[
+        ("manifest.json", tar::EntryType::Regular, manifest, None),
+        ("cfg.json", tar::EntryType::Regular, b"{}", None),
+    ]);
+    refused(&a, &["/etc/shadow"]);
+}

@@ -40,8 +40,11 @@ pub fn load(store: &Store, r: impl Read) -> Result<Vec<ImageRecord>, ImageError>
         ),
     };
     let hold = store.hold_blobs()?;
-    let mut contents = ArchiveContents::read(store, r)?;
-    let result = load_contents(store, &mut contents);
+    let mut contents = ArchiveContents::new();
+    let result = contents
+        .read(store, r)
+        .and_then(|()| load_contents(store, &mut contents));
+    // Discarding takes the exclusive gc lock: never while this shared hold is held.
     drop(hold);
     // On success this drops only blobs no image uses (other platforms of an index).
     contents.discard_new_blobs(store);

@@ -62,19 +62,18 @@ fn resolve_link(link_dir: &Path, target: &Path) -> Option<PathBuf> {
 }
 
 impl ArchiveContents {
-    pub fn read(store: &Store, r: impl Read) -> Result<ArchiveContents, ImageError> {
-        let mut contents = ArchiveContents {
+    pub fn new() -> ArchiveContents {
+        ArchiveContents {
             members: HashMap::new(),
             links: HashMap::new(),
             new_blobs: Vec::new(),
-        };
-        match contents.read_inner(store, r) {
-            Ok(()) => Ok(contents),
-            Err(e) => {
-                contents.discard_new_blobs(store);
-                Err(e)
-            }
         }
+    }
+
+    /// Reads the archive. On error the blobs already added stay listed in
+    /// `new_blobs`: the caller discards them once it no longer holds the blob lock.
+    pub fn read(&mut self, store: &Store, r: impl Read) -> Result<(), ImageError> {
+        self.read_inner(store, r)
     }
 
     fn read_inner(&mut self, store: &Store, r: impl Read) -> Result<(), ImageError> {
