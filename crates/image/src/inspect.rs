@@ -82,12 +82,21 @@ pub fn inspect_json(store: &Store, img: &ImageRecord) -> Result<Value, ImageErro
         "Metadata".into(),
         json!({"LastTagTime": "0001-01-01T00:00:00Z"}),
     );
+    let manifest_bytes = store.manifest_bytes(img)?;
+    let media_type = serde_json::from_slice::<Value>(&manifest_bytes)
+        .ok()
+        .and_then(|m| {
+            m.get("mediaType")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "application/vnd.oci.image.manifest.v1+json".to_owned());
     obj.insert(
         "Descriptor".into(),
         json!({
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "mediaType": media_type,
             "digest": img.manifest_digest.to_string(),
-            "size": store.manifest_bytes(img)?.len(),
+            "size": manifest_bytes.len(),
         }),
     );
     Ok(Value::Object(obj))
