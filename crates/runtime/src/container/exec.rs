@@ -197,8 +197,43 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
     let (parent_sock, child_sock) = sync::pair()?;
     let setgroups_denied =
         std::fs::read_to_string(format!("/proc/{pid}/setgroups")).is_ok_and(|s| s.trim() == "deny");
-    let child = sys::clone_fork(0).ctx("clone")?;
+    // As for the init (see create): the child joins the cgroup itself, avoiding the
+    // cgroup.procs write that waits for an RCU grace period on v1.
+    let dirs = cg.hierarchy_dirs();
+    let v1_tasks: Vec<PathBuf> = dirs
+        .iter()
+        .filter(|(n, _)| !n.is_empty())
+        .map(|(_, d)| d.join("tasks"))
+        .collect();
+    let unified_fd = match dirs.iter().find(|(n, _)| n.is_empty()) {
+        Some((_, d)) => Some(
+            nix::fcntl::open(
+                d,
+                nix::fcntl::OFlag::O_RDONLY
+                    | nix::fcntl::OFlag::O_DIRECTORY
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .with_ctx(|| format!("open cgroup {}", d.display()))?,
+        ),
+        None => None,
+    };
+    let (child, self_join) =
+        match sys::clone3_fork(0, unified_fd.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)) {
+            Ok(c) => (c, true),
+            Err(_) => (sys::clone_fork(0).ctx("clone")?, false),
+        };
     if child == 0 {
+        if self_join {
+            for t in &v1_tasks {
+                if let Err(e) = std::fs::write(t, "0") {
+                    let m = format!("join cgroup {}: {e}", t.display());
+                    let _ = sync::send(child_sock.as_fd(), tag::ERROR, m.as_bytes(), &[]);
+                    // SAFETY: leave without running the parent's atexit/stdio flushing.
+                    unsafe { libc::_exit(255) }
+                }
+            }
+        }
         let sock = child_sock.as_fd();
         let r = exec_child(
             &process,
@@ -228,7 +263,10 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
         e
     };
-    cg.add_task(child).map_err(fail)?;
+    drop(unified_fd);
+    if !self_join {
+        cg.add_task(child).map_err(fail)?;
+    }
     sync::send(parent_sock.as_fd(), tag::GO, &[], &[]).map_err(fail)?;
     let tty_master = match &relay_sock {
         Some(r) => {
