@@ -22,7 +22,7 @@ berth() { "$B" --root "$ROOT" "$@"; }
 pod() { podman --runtime runc "$@"; }
 cleanup() {
   berth rm -f $(berth ps -aq) >/dev/null 2>&1 || true
-  pod rm -f $(pod ps -aq --filter label=berth-bench=1) >/dev/null 2>&1 || true
+  pod rm -f -t 0 $(pod ps -aq --filter label=berth-bench=1) >/dev/null 2>&1 || true
   pod rmi -f "localhost/$IMG" >/dev/null 2>&1 || true
   rm -rf "$ROOT" "$WORK"
 }
@@ -76,7 +76,7 @@ tp=$(( ($(date +%s%N) - s) / 1000000 ))
 running_p=$(pod ps -q --filter label=berth-bench=1 | wc -l)
 cpid=$(pgrep -n conmon || true)
 rss_p=$( [ -n "$cpid" ] && awk '/VmRSS/ {print $2}' "/proc/$cpid/status" || echo "?")
-pod rm -f $(pod ps -aq --filter label=berth-bench=1) >/dev/null
+pod rm -f -t 0 $(pod ps -aq --filter label=berth-bench=1) >/dev/null 2>&1
 printf '  berth %6s ms (%s running)   podman %6s ms (%s running)   ratio %s\n' "$tb" "$running_b" "$tp" "$running_p" \
   "$(awk -v a="$tb" -v b="$tp" 'BEGIN {printf "%.2f", a/b}')"
 echo "idle monitor RSS: berth-monitor ${rss_b} kB   conmon ${rss_p} kB"

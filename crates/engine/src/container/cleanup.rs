@@ -11,7 +11,12 @@ impl Engine {
     /// lock: the monitor calls it (through `berth container-cleanup`) while a `stop` may
     /// hold the lock waiting for that monitor.
     pub fn cleanup(&self, rec: &ContainerRecord, remove: bool, volumes: bool) -> Result<()> {
-        let _ = self.runtime_for(rec).delete(&rec.id, true);
+        // The monitor deletes the runtime's container when it ends; only a leftover
+        // (crash) still has a state directory.
+        let rt = self.runtime_for(rec);
+        if rt.root.join(&rec.id).exists() {
+            let _ = rt.delete(&rec.id, true);
+        }
         let mut first_err = None;
         if let Ok(nm) = crate::network::NetworkManager::open(&self.layout.root) {
             if let Err(e) = nm.teardown(&rec.id) {

@@ -245,13 +245,11 @@ impl Monitor {
         let id = self.cfg.id.clone();
         let pid_file = self.dir.join("init.pid");
         let _ = std::fs::remove_file(&pid_file);
-        // A leftover from a crash would make create fail with "already exists".
-        let _ = self
-            .runtime()
-            .args(["delete", "--force", &id])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        // A leftover from a crash would make create fail with "already exists" (runc's
+        // layout, which runtimes share: one state directory per id under --root).
+        if self.cfg.runtime_root.join(&id).exists() {
+            self.delete_container();
+        }
         let mut create = self.runtime();
         create
             .arg("create")
