@@ -206,7 +206,7 @@ impl Engine {
             cgroup_path: cgroup_path.clone(),
             host_config,
         };
-        let rec = ContainerRecord {
+        let mut rec = ContainerRecord {
             id: id.clone(),
             name,
             image: image_ref,
@@ -217,9 +217,20 @@ impl Engine {
         let dir = self.layout.container(&id);
         std::fs::create_dir_all(self.layout.bundle(&id))
             .map_err(|e| EngineError::io(format!("create {}", dir.display()), e))?;
-        if let Err(e) = self.db.insert(&rec) {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
+        let mut attempt = 0;
+        loop {
+            match self.db.insert(&rec) {
+                Ok(()) => break,
+                // Another `berth` picked the same random name first: pick again.
+                Err(EngineError::NameInUse { .. }) if req.name.is_none() && attempt < 20 => {
+                    attempt += 1;
+                    rec.name = names::random_name(attempt);
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            }
         }
         match self.prepare_bundle(&rec, &req, &img) {
             Ok(()) => Ok(rec),
