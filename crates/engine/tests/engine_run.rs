@@ -123,3 +123,45 @@ fn init_runs_as_pid_1_and_passes_the_exit_code() {
         "the command is not PID 1 under --init"
     );
 }
+
+#[test]
+fn stdin_is_forwarded_with_i_and_logs_filter_by_time() {
+    let Some(env) = Env::new() else { return };
+    let mut child = env
+        .cmd(&["run", "--rm", "-i", "busybox", "sh", "-c", "cat; echo done"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"piped in\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "piped in\ndone\n");
+
+    let name = berth_testutil::unique_name("since");
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; sleep 1.5; echo two",
+    ]);
+    env.wait_for(10, "first line", || env.ok(&["logs", &name]) == "one\n");
+    let between = berth_engine::state::status::now_rfc3339();
+    env.wait_for(10, "second line", || {
+        env.ok(&["logs", &name]) == "one\ntwo\n"
+    });
+    assert_eq!(env.ok(&["logs", "--since", &between, &name]), "two\n");
+    assert_eq!(env.ok(&["logs", "--until", &between, &name]), "one\n");
+    assert_eq!(env.ok(&["logs", "--tail", "1", &name]), "two\n");
+    env.ok(&["rm", "-f", &name]);
+}
