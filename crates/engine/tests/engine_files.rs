@@ -271,3 +271,52 @@ fn commit_makes_an_image_of_the_container() {
     assert_eq!(out, "made\nbar 1\n/srv\n");
     env.ok(&["rm", &name]);
 }
+
+#[test]
+fn named_volume_persists_across_containers_and_rm_v() {
+    let Some(env) = Env::new() else { return };
+    let vol = unique_name("vol");
+    env.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{vol}:/data"),
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    assert_eq!(
+        env.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            &format!("{vol}:/data:ro"),
+            "busybox",
+            "cat",
+            "/data/f"
+        ]),
+        "kept\n"
+    );
+    let name = unique_name("volc");
+    env.ok(&[
+        "create",
+        "--name",
+        &name,
+        "-v",
+        &format!("{vol}:/data"),
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(
+        env.inspect(
+            &name,
+            "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}"
+        ),
+        format!("volume {vol} /data")
+    );
+    env.ok(&["rm", "-v", &name]);
+    // A named volume outlives `rm -v` (only anonymous ones go).
+    assert!(env.ok(&["volume", "ls", "-q"]).lines().any(|l| l == vol));
+    env.ok(&["volume", "rm", &vol]);
+}
