@@ -3,8 +3,8 @@
 pub mod cgroups;
 pub mod cli;
 pub mod config;
-pub mod container;
 pub mod console;
+pub mod container;
 pub mod error;
 pub mod hooks;
 pub mod namespaces;
