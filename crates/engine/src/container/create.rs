@@ -136,14 +136,60 @@ impl Engine {
             .map_err(spec_err)?
             .map(health_check);
         let stop_signal = crate::spec::stop_signal(&img, &req.options);
-        for p in &req.publish {
-            crate::network::parse_publish(p).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        }
-        let exposed_ports: Vec<String> = img
+        // Docker's HostConfig.PortBindings: "80/tcp" -> [{HostIp, HostPort}] as asked
+        // ("" where Berth picks); the ports also count as exposed.
+        let mut port_bindings = serde_json::Map::new();
+        let mut exposed_ports: Vec<String> = img
             .config()
             .as_ref()
             .and_then(|c| c.exposed_ports().clone())
             .unwrap_or_default();
+        for p in &req.publish {
+            let maps = crate::network::parse_publish(p)
+                .map_err(|e| EngineError::Invalid(e.to_string()))?;
+            for m in maps {
+                let key = format!("{}/{}", m.container_port, m.protocol);
+                if !exposed_ports.contains(&key) {
+                    exposed_ports.push(key.clone());
+                }
+                let entry = port_bindings.entry(key).or_insert_with(|| json!([]));
+                if let Some(list) = entry.as_array_mut() {
+                    list.push(json!({
+                        "HostIp": m.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+                        "HostPort": if m.host_port == 0 { String::new() } else { m.host_port.to_string() },
+                    }));
+                }
+            }
+        }
+        let binds: Vec<String> = req
+            .mounts
+            .iter()
+            .filter(|m| m.create_source && m.kind != crate::volume::MountKind::Tmpfs)
+            .filter_map(|m| {
+                let src = m.source.as_ref()?;
+                Some(if m.read_only {
+                    format!("{src}:{}:ro", m.target)
+                } else {
+                    format!("{src}:{}", m.target)
+                })
+            })
+            .collect();
+        let (entrypoint, cmd) = match &req.options.entrypoint {
+            // --entrypoint resets the image's Cmd, as in Docker.
+            Some(e) => (Some(e.clone()), req.options.cmd.clone()),
+            None => {
+                let cfg = img.config().as_ref();
+                let entry = cfg
+                    .and_then(|c| c.entrypoint().clone())
+                    .filter(|e| !e.is_empty());
+                let cmd = if req.options.cmd.is_empty() {
+                    cfg.and_then(|c| c.cmd().clone()).unwrap_or_default()
+                } else {
+                    req.options.cmd.clone()
+                };
+                (entry, cmd)
+            }
+        };
         let network = if req.network.is_empty() {
             "bridge".to_string()
         } else {
@@ -151,9 +197,10 @@ impl Engine {
         };
         let cgroup_path = format!("/berth/{id}");
         let host_config = json!({
-            "Binds": null,
+            "Binds": if binds.is_empty() { serde_json::Value::Null } else { json!(binds) },
             "NetworkMode": network,
-            "PortBindings": {},
+            "PortBindings": port_bindings,
+            "PublishAllPorts": req.publish_all,
             "RestartPolicy": req.restart,
             "AutoRemove": req.auto_remove,
             "Runtime": runtime_name,
@@ -174,8 +221,8 @@ impl Engine {
             rootfs: req.rootfs_dir.clone(),
             path: args[0].clone(),
             args: args[1..].to_vec(),
-            entrypoint: req.options.entrypoint.clone(),
-            cmd: req.options.cmd.clone(),
+            entrypoint,
+            cmd,
             env: basic_spec::environment(&img, &req.options, &hostname),
             working_dir: req.options.workdir.clone().unwrap_or_default(),
             user: req.options.user.clone().unwrap_or_default(),
@@ -196,10 +243,25 @@ impl Engine {
             port_bindings: req.publish.clone(),
             publish_all: req.publish_all,
             network_aliases: req.network_aliases.clone(),
+            extra_networks: Vec::new(),
             dns: req.dns.clone(),
             add_hosts: req.add_hosts.clone(),
             mounts: Vec::new(),
-            anonymous_volumes: Vec::new(),
+            volumes: img
+                .config()
+                .as_ref()
+                .and_then(|c| c.volumes().clone())
+                .unwrap_or_default()
+                .into_iter()
+                .chain(
+                    req.mounts
+                        .iter()
+                        .filter(|m| {
+                            m.kind == crate::volume::MountKind::Volume && m.source.is_none()
+                        })
+                        .map(|m| m.target.clone()),
+                )
+                .collect(),
             log_max_size,
             log_max_file,
             log_opts: req.log_opts.clone(),

@@ -42,6 +42,7 @@ impl Engine {
             "Name": format!("/{}", rec.name),
             "RestartCount": st.restart_count,
             "Driver": "overlay",
+            "GraphDriver": self.graph_driver(rec),
             "Platform": "linux",
             "HostConfig": c.host_config,
             "Mounts": c.mounts,
@@ -58,6 +59,10 @@ impl Engine {
                 "WorkingDir": c.working_dir,
                 "Entrypoint": c.entrypoint,
                 "Labels": labels,
+                "ExposedPorts": if c.exposed_ports.is_empty() { Value::Null } else {
+                    Value::Object(c.exposed_ports.iter().map(|p| (p.clone(), json!({}))).collect())
+                },
+                "Volumes": Self::config_volumes(rec),
                 "StopSignal": c.stop_signal,
                 "StopTimeout": c.stop_timeout,
                 "Healthcheck": c.health.as_ref().map(|h| json!({
@@ -70,6 +75,42 @@ impl Engine {
             },
             "NetworkSettings": self.network_settings(rec, &st),
         })
+    }
+
+    /// Docker's `GraphDriver`: the overlay's directories (null data for `--rootfs`).
+    fn graph_driver(&self, rec: &ContainerRecord) -> Value {
+        let layout = match rec.config.rootfs {
+            Some(_) => None,
+            None => self
+                .image_store()
+                .ok()
+                .and_then(|s| s.rootfs_layout(&rec.id).ok()),
+        };
+        let data = layout.map(|l| {
+            let lowers: Vec<String> = l.lowers.iter().map(|p| p.display().to_string()).collect();
+            json!({
+                "LowerDir": lowers.join(":"),
+                "UpperDir": l.upper,
+                "WorkDir": l.work,
+                "MergedDir": l.merged,
+            })
+        });
+        json!({"Name": "overlay", "Data": data})
+    }
+
+    /// Docker's `Config.Volumes` map (null when none).
+    fn config_volumes(rec: &ContainerRecord) -> Value {
+        if rec.config.volumes.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(
+                rec.config
+                    .volumes
+                    .iter()
+                    .map(|v| (v.clone(), json!({})))
+                    .collect(),
+            )
+        }
     }
 
     /// Docker's `NetworkSettings`: addresses of each attachment and published ports.

@@ -65,11 +65,13 @@ pub struct ContainerConfig {
     pub port_bindings: Vec<String>,
     pub publish_all: bool,
     pub network_aliases: Vec<String>,
+    /// Networks joined besides `network_mode`'s (`network connect`), attached on every start.
+    pub extra_networks: Vec<String>,
     pub dns: Vec<String>,
     pub add_hosts: Vec<String>,
     pub mounts: Vec<MountPoint>,
-    /// Named volumes created for this container's image VOLUMEs (removed by `rm -v`).
-    pub anonymous_volumes: Vec<String>,
+    /// Docker's `Config.Volumes`: the image's VOLUMEs and anonymous `-v /path` volumes.
+    pub volumes: Vec<String>,
     pub log_max_size: u64,
     pub log_max_file: u32,
     pub log_opts: BTreeMap<String, String>,
