@@ -232,11 +232,6 @@ fn confirm(prompt: &str) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-fn container_id(g: &Globals, reference: &str) -> anyhow::Result<String> {
-    let engine = berth_engine::container::Engine::open(&g.root)?;
-    Ok(engine.find(reference)?.id)
-}
-
 pub fn run(cmd: NetworkCommand, g: &Globals) -> anyhow::Result<i32> {
     let NetworkCommand::Network { cmd } = cmd;
     let nm = NetworkManager::open(&g.root)?;
@@ -331,13 +326,15 @@ pub fn run(cmd: NetworkCommand, g: &Globals) -> anyhow::Result<i32> {
             Ok(code)
         }
         NetworkSub::Connect(a) => {
-            let id = container_id(g, &a.container)?;
-            nm.connect(&a.network, &id, &a.aliases)?;
+            let engine = berth_engine::container::Engine::open(&g.root)?;
+            let rec = engine.find(&a.container)?;
+            engine.connect_network(&rec, &a.network, &a.aliases)?;
             Ok(0)
         }
         NetworkSub::Disconnect(a) => {
-            let id = container_id(g, &a.container)?;
-            nm.disconnect(&a.network, &id, a.force)?;
+            let engine = berth_engine::container::Engine::open(&g.root)?;
+            let rec = engine.find(&a.container)?;
+            engine.disconnect_network(&rec, &a.network, a.force)?;
             Ok(0)
         }
         NetworkSub::Prune(a) => {

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod create;
 pub mod exec;
 pub mod inspect;
+pub mod networks;
 pub mod start;
 pub mod stats;
 pub mod stop;

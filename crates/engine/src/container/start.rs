@@ -134,6 +134,9 @@ impl Engine {
         req.hostname = c.hostname.clone();
         req.domainname = Some(c.domainname.clone()).filter(|d| !d.is_empty());
         req.aliases = c.network_aliases.clone();
+        if matches!(req.mode, NetworkMode::Default | NetworkMode::Named(_)) {
+            req.networks = c.extra_networks.clone();
+        }
         for p in &c.port_bindings {
             req.ports
                 .extend(crate::network::parse_publish(p).map_err(net_err)?);

@@ -395,7 +395,7 @@ impl NetworkManager {
         Ok(removed)
     }
 
-    fn find(&self, name_or_id: &str) -> Result<NetworkRecord, NetworkError> {
+    pub fn find(&self, name_or_id: &str) -> Result<NetworkRecord, NetworkError> {
         store::find_network(&self.db(), name_or_id)?
             .ok_or_else(|| NetworkError::NotFound(name_or_id.to_string()))
     }
