@@ -537,7 +537,14 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
                 interactive,
                 detach,
             };
-            Ok(e.exec(&rec, &req).map_err(daemon_error)?)
+            match e.exec(&rec, &req) {
+                Ok(code) => Ok(code),
+                Err(err @ EngineError::Start { .. }) => {
+                    eprintln!("Error response from daemon: {err}");
+                    Ok(err.exit_code())
+                }
+                Err(err) => Err(daemon_error(err)),
+            }
         }
         ContainerCore::Wait { containers } => each(
             g,

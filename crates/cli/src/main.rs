@@ -85,8 +85,26 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("{}", error_line(&e));
             std::process::exit(125);
         }
+    }
+}
+
+/// Docker's wording: what the engine refused is an "Error response from daemon" (said
+/// once, however the error was wrapped); the CLI's own errors are "Error: ...".
+fn error_line(e: &anyhow::Error) -> String {
+    let msg = format!("{e:#}");
+    let from_engine = e.chain().any(|c| {
+        c.is::<berth_engine::EngineError>()
+            || c.is::<berth_engine::network::NetworkError>()
+            || c.is::<berth_engine::volume::VolumeError>()
+    });
+    if msg.starts_with("Error response from daemon") || msg.starts_with("berth: ") {
+        msg
+    } else if from_engine {
+        format!("Error response from daemon: {msg}")
+    } else {
+        format!("Error: {msg}")
     }
 }

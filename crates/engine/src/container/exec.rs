@@ -2,7 +2,7 @@
 
 use super::Engine;
 use crate::error::{EngineError, Result};
-use crate::state::status::Status;
+use crate::state::status::{LiveState, Status};
 use crate::state::ContainerRecord;
 use std::process::Stdio;
 
@@ -39,6 +39,7 @@ impl Engine {
         if req.cmd.is_empty() {
             return Err(EngineError::Invalid("No exec command specified".into()));
         }
+        self.check_executable(rec, &st, req)?;
         let mut c = self.runtime_for(rec).command();
         c.arg("exec");
         if req.tty {
@@ -69,6 +70,69 @@ impl Engine {
             .status()
             .map_err(|e| EngineError::io(format!("run {}", rec.config.runtime.display()), e))?;
         Ok(status.code().unwrap_or(126))
+    }
+
+    /// Docker's exit codes for an exec that cannot start: 127 when the command is not
+    /// found, 126 when it is not executable. Looked up in the container's own mount
+    /// namespace (/proc/PID/root: volumes included), confined to it.
+    fn check_executable(
+        &self,
+        rec: &ContainerRecord,
+        st: &LiveState,
+        req: &ExecRequest,
+    ) -> Result<()> {
+        let root = std::path::PathBuf::from(format!("/proc/{}/root", st.pid));
+        let cmd = &req.cmd[0];
+        let env_path = req
+            .env
+            .iter()
+            .rev()
+            .chain(rec.config.env.iter().rev())
+            .find_map(|e| e.strip_prefix("PATH="))
+            .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .to_string();
+        let workdir = req
+            .workdir
+            .clone()
+            .filter(|w| !w.is_empty())
+            .or_else(|| Some(rec.config.working_dir.clone()).filter(|w| !w.is_empty()))
+            .unwrap_or_else(|| "/".into());
+        let candidates: Vec<String> = if cmd.contains('/') {
+            vec![if cmd.starts_with('/') {
+                cmd.clone()
+            } else {
+                format!("{}/{cmd}", workdir.trim_end_matches('/'))
+            }]
+        } else {
+            env_path
+                .split(':')
+                .filter(|d| !d.is_empty())
+                .map(|d| format!("{}/{cmd}", d.trim_end_matches('/')))
+                .collect()
+        };
+        let mut denied = false;
+        for c in &candidates {
+            // An unreadable /proc/PID/root (the process just ended) is left to the runtime.
+            let Ok(mode) = crate::spec::in_root::mode_of(&root, c) else {
+                return Ok(());
+            };
+            match mode {
+                Some(m) if m & libc::S_IFMT == libc::S_IFREG && m & 0o111 != 0 => return Ok(()),
+                Some(_) => denied = true,
+                None => {}
+            }
+        }
+        let (code, why) = if denied {
+            (126, "permission denied")
+        } else if cmd.contains('/') {
+            (127, "no such file or directory")
+        } else {
+            (127, "executable file not found in $PATH")
+        };
+        Err(EngineError::Start {
+            msg: format!("exec: \"{cmd}\": {why}"),
+            code,
+        })
     }
 
     /// `-u name[:group]` → `uid:gid` using the container's /etc/passwd and /etc/group.

@@ -59,6 +59,29 @@ pub fn read_file(rootfs: &Path, path: &str) -> Result<Option<String>, SpecError>
     Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
 }
 
+/// The mode (type and permission bits) of `path` inside `rootfs`, following symlinks
+/// within it; None if it does not exist.
+pub fn mode_of(rootfs: &Path, path: &str) -> Result<Option<u32>, SpecError> {
+    let shown = || rootfs.join(path.trim_start_matches('/'));
+    // Opened with a plain open(2), not Root::open: `rootfs` may be /proc/PID/root, a magic
+    // link pathrs will not follow; what is resolved beneath it stays confined.
+    let dir = std::fs::File::open(rootfs).map_err(|e| SpecError::io(rootfs, e))?;
+    let root = pathrs::Root::from_fd(std::os::fd::OwnedFd::from(dir));
+    match root.resolve(path) {
+        Ok(h) => {
+            let st = nix::sys::stat::fstat(&h).map_err(|e| SpecError::io(shown(), e.into()))?;
+            Ok(Some(st.st_mode))
+        }
+        Err(e) => {
+            let io = to_io(e);
+            match io.raw_os_error() {
+                Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP) => Ok(None),
+                _ => Err(SpecError::io(shown(), io)),
+            }
+        }
+    }
+}
+
 /// Creates directory `path` (and parents) inside `rootfs`, mode 0755, as Docker does for
 /// the working directory. Existing directories are left alone.
 pub fn mkdir_all(rootfs: &Path, path: &str) -> Result<(), SpecError> {

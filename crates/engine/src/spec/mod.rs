@@ -19,7 +19,7 @@ pub mod devices;
 mod error;
 mod health;
 pub mod host;
-mod in_root;
+pub mod in_root;
 mod init;
 pub mod mounts;
 mod options;
