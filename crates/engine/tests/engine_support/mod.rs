@@ -131,6 +131,13 @@ impl Env {
 impl Drop for Env {
     fn drop(&mut self) {
         self.remove_all();
+        // Networks own host-wide bridges and routes: a failed test must not leave them.
+        let nets = self.run(&["network", "ls", "--format", "{{.Name}}"]);
+        for n in String::from_utf8_lossy(&nets.stdout).lines() {
+            if !matches!(n, "bridge" | "host" | "none") {
+                let _ = self.run(&["network", "rm", n]);
+            }
+        }
         // Unmount anything left under the root so the temp dir can go.
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         let root = self.root().display().to_string();
