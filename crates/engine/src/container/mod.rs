@@ -3,6 +3,7 @@
 //! their monitor processes.
 
 mod basic_spec;
+pub mod boot;
 pub mod cleanup;
 pub mod copy;
 pub mod create;
@@ -42,10 +43,12 @@ impl Engine {
         let layout = Layout::new(root);
         std::fs::create_dir_all(layout.containers())
             .map_err(|e| EngineError::io(format!("create {}", layout.containers().display()), e))?;
-        Ok(Engine {
+        let engine = Engine {
             db: ContainerDb::open(root)?,
             layout,
-        })
+        };
+        engine.reconcile_after_boot();
+        Ok(engine)
     }
 
     pub fn find(&self, reference: &str) -> Result<ContainerRecord> {
