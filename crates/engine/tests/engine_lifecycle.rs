@@ -387,6 +387,13 @@ fn monitor_rss_is_small() {
         .to_string();
     println!("berth-monitor {rss}");
     assert!(status.contains("berth-monito"), "{status}");
+    // The bound: at most 2 MiB per monitor (a size, not a timing: stable).
+    let kib: u64 = rss
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(kib <= 2048, "berth-monitor uses {kib} KiB, more than 2 MiB");
     env.ok(&["rm", "-f", &id]);
 }
 
@@ -405,4 +412,104 @@ fn any_runtime_binary_works_runc() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(stdout(&o), "via runc\n");
+}
+
+/// A host reboot, as far as Berth can tell: every monitor and container process is gone
+/// and the kernel's boot id differs from the one the data root was reconciled for.
+#[test]
+fn first_command_after_a_reboot_reconciles_and_applies_restart_policies() {
+    let Some(env) = Env::new() else { return };
+    let net = unique_name("bootnet");
+    env.ok(&["network", "create", &net]);
+    let always = unique_name("b-always");
+    let unless = unique_name("b-unless");
+    let unless_stopped = unique_name("b-unless-stopped");
+    let plain = unique_name("b-plain");
+    for (name, policy) in [
+        (&always, "always"),
+        (&unless, "unless-stopped"),
+        (&unless_stopped, "unless-stopped"),
+    ] {
+        env.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--restart",
+            policy,
+            "busybox",
+            "sleep",
+            "300",
+        ]);
+    }
+    let plain_id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            &plain,
+            "--network",
+            &net,
+            "busybox",
+            "sleep",
+            "300",
+        ])
+        .trim()
+        .to_string();
+    env.ok(&["stop", "-t", "0", &unless_stopped]);
+    let netns = format!("/run/berth/netns/{plain_id}");
+    assert!(std::path::Path::new(&netns).exists());
+
+    // "Power off": kill every monitor and container process without any clean-up.
+    for name in [&always, &unless, &plain] {
+        let id = env.inspect(name, "{{.Id}}");
+        let pid = env.inspect(name, "{{.State.Pid}}").parse::<i32>().unwrap();
+        let mon = monitor_pid(&env, &id);
+        for p in [mon, pid] {
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::SIGKILL);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(
+        env.root().join("boot_id"),
+        "00000000-0000-0000-0000-000000000000\n",
+    )
+    .unwrap();
+
+    // The first command after "boot" reconciles everything before it answers.
+    let ps = env.ok(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+    let state = |n: &str| {
+        ps.lines()
+            .find_map(|l| l.strip_prefix(&format!("{n} ")))
+            .unwrap_or("missing")
+            .to_string()
+    };
+    assert_eq!(state(&always), "running", "{ps}");
+    assert_eq!(state(&unless), "running", "{ps}");
+    assert_eq!(state(&unless_stopped), "exited", "{ps}");
+    assert_eq!(state(&plain), "exited", "{ps}");
+    assert_eq!(env.inspect(&plain, "{{.State.ExitCode}}"), "255");
+    // The lost container's network namespace and address are released.
+    assert!(
+        !std::path::Path::new(&netns).exists(),
+        "{netns} left behind"
+    );
+    assert!(
+        mounts_under(&plain_id).is_empty(),
+        "{:?}",
+        mounts_under(&plain_id)
+    );
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(env.root().join("boot_id")).unwrap(),
+        boot_id
+    );
+    // A second command does no more restarts.
+    let id = env.inspect(&always, "{{.Id}}");
+    let mon = monitor_pid(&env, &id);
+    env.ok(&["ps"]);
+    assert_eq!(monitor_pid(&env, &id), mon);
+    env.ok(&["rm", "-f", &always, &unless, &unless_stopped, &plain]);
+    env.ok(&["network", "rm", &net]);
 }
