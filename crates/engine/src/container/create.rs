@@ -501,6 +501,7 @@ fn health_check(h: crate::spec::HealthConfig) -> HealthCheck {
         }
     };
     HealthCheck {
+        test: h.test.clone(),
         argv,
         interval_ms: ms(h.interval, 30_000),
         timeout_ms: ms(h.timeout, 30_000),

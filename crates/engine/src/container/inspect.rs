@@ -66,7 +66,11 @@ impl Engine {
                 "StopSignal": c.stop_signal,
                 "StopTimeout": c.stop_timeout,
                 "Healthcheck": c.health.as_ref().map(|h| json!({
-                    "Test": std::iter::once("CMD".to_string()).chain(h.argv.iter().cloned()).collect::<Vec<_>>(),
+                    "Test": if h.test.is_empty() {
+                        std::iter::once("CMD".to_string()).chain(h.argv.iter().cloned()).collect::<Vec<_>>()
+                    } else {
+                        h.test.clone()
+                    },
                     "Interval": h.interval_ms * 1_000_000,
                     "Timeout": h.timeout_ms * 1_000_000,
                     "StartPeriod": h.start_period_ms * 1_000_000,

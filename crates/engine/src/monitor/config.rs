@@ -91,6 +91,9 @@ pub fn next_backoff(prev: Duration, ran_for: Duration) -> Duration {
 /// A resolved health check (image HEALTHCHECK merged with `--health-*`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthCheck {
+    /// Docker's `Test` as configured (`["CMD-SHELL", "..."]` or `["CMD", ...]`), for inspect.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test: Vec<String>,
     /// Arguments run with `<runtime> exec` (CMD-SHELL becomes `/bin/sh -c CMD`).
     pub argv: Vec<String>,
     pub interval_ms: u64,

@@ -74,6 +74,7 @@ mod tests {
 
     fn check(retries: u32, start_period_ms: u64) -> HealthCheck {
         HealthCheck {
+            test: Vec::new(),
             argv: vec!["true".into()],
             interval_ms: 1000,
             timeout_ms: 1000,
