@@ -1,5 +1,6 @@
 //! Containers on a user-defined network: a published port answers an HTTP request from
-//! the host, containers resolve each other by name, and rm releases the namespace.
+//! the host, containers resolve each other by name, the CNI firewall plugin admits their
+//! traffic, and rm releases the namespace and the rules.
 
 mod engine_support;
 
@@ -44,6 +45,16 @@ fn published_port_and_dns_on_a_user_network() {
         "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
     );
     assert!(ip.parse::<std::net::IpAddr>().is_ok(), "{ip}");
+    // The CNI firewall plugin accepts the container's forwarded traffic while it runs.
+    let forward_rules = || {
+        let o = std::process::Command::new("iptables")
+            .args(["-S", "CNI-FORWARD"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let accept = format!("-A CNI-FORWARD -s {ip}/32 -j ACCEPT");
+    assert!(forward_rules().contains(&accept), "{}", forward_rules());
     let out = env.ok(&[
         "run",
         "--rm",
@@ -56,6 +67,7 @@ fn published_port_and_dns_on_a_user_network() {
     ]);
     assert_eq!(out, "hello from busybox httpd\n");
     env.ok(&["rm", "-f", &web]);
+    assert!(!forward_rules().contains(&accept), "{}", forward_rules());
     env.ok(&["network", "rm", &net]);
     assert!(!std::path::Path::new(&format!("/run/berth/netns/{web}")).exists());
 }

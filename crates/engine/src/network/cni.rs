@@ -55,6 +55,10 @@ pub fn conflist(net: &NetworkRecord, ipam_dir: &Path) -> Result<Value, NetworkEr
         plugins.push(
             json!({ "type": "portmap", "capabilities": { "portMappings": true }, "snat": true }),
         );
+        // Per-container forwarding accepts, so traffic flows on hosts whose FORWARD
+        // policy is DROP. Not on internal networks: its source-address accept would
+        // open the egress they close.
+        plugins.push(json!({ "type": "firewall", "backend": "iptables" }));
     }
     plugins.push(json!({ "type": "tuning" }));
     Ok(json!({ "cniVersion": CNI_VERSION, "name": net.name, "plugins": plugins }))
