@@ -318,10 +318,16 @@ pub enum ContainerCore {
         #[arg(required = true)]
         names: Vec<String>,
     },
-    /// Attach to a running container's output (streams new output until it exits).
+    /// Attach local standard input, output, and error streams to a running container
     Attach {
+        /// Do not attach STDIN
         #[arg(long = "no-stdin")]
         no_stdin: bool,
+        /// Override the key sequence for detaching a container
+        #[arg(long = "detach-keys", default_value = "ctrl-p,ctrl-q")]
+        detach_keys: String,
+        /// Accepted for Docker compatibility; signals to `berth attach` are not proxied
+        /// (with a tty, ^C reaches the container through it).
         #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set)]
         sig_proxy: bool,
         container: String,
@@ -582,17 +588,25 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
             names,
         } => inspect(g, format, &names),
         ContainerCore::Attach {
-            no_stdin: _,
+            no_stdin,
+            detach_keys,
             sig_proxy: _,
             container,
         } => {
+            use berth_engine::container::attach::{parse_detach_keys, AttachEnd, AttachOptions};
+            let opts = AttachOptions {
+                stdin: !no_stdin,
+                detach_keys: parse_detach_keys(&detach_keys).map_err(daemon_error)?,
+            };
             let e = Engine::open(&g.root)?;
             let rec = find(&e, &container)?;
-            if !e.live_state(&rec).status.is_live() {
-                bail!("You cannot attach to a stopped container, start it first");
+            match e.attach(&rec, &opts).map_err(daemon_error)? {
+                AttachEnd::Exited(code) => Ok(code),
+                AttachEnd::Detached => {
+                    eprintln!("read escape sequence");
+                    Ok(0)
+                }
             }
-            logs(g, &container, true, "0", false, None, None)?;
-            Ok(e.wait(&rec))
         }
         ContainerCore::Commit {
             author: _,

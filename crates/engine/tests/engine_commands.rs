@@ -485,3 +485,73 @@ fn volume_create_inspect_ls_prune() {
     assert_ne!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("no such volume"), "{}", stderr(&o));
 }
+
+/// `berth attach` with `input` piped to its stdin; returns (exit code, stdout, stderr).
+fn attach(env: &Env, name: &str, input: &'static [u8]) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let mut c = env.cmd(&["attach", name]);
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Input a line at a time, keeping stdin open (EOF does not end an attach).
+    let feeder = std::thread::spawn(move || {
+        for chunk in input.split_inclusive(|b| *b == b'\n') {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            if stdin.write_all(chunk).is_err() {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_secs(20));
+    });
+    let o = child.wait_with_output().unwrap();
+    drop(feeder);
+    (o.status.code(), stdout(&o), stderr(&o))
+}
+
+#[test]
+fn attach_streams_both_ways_detaches_and_ends_with_the_container() {
+    let Some(env) = Env::new() else { return };
+    let name = unique_name("att");
+    env.ok(&[
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "while read l; do echo \"out $l\"; echo \"err $l\" >&2; [ \"$l\" = quit ] && exit 4; done",
+    ]);
+    // Input reaches the container; stdout and stderr come back apart; ctrl-p ctrl-q
+    // detaches and leaves the container running.
+    let (code, out, err) = attach(&env, &name, b"one\ntwo\n\x10\x11");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "out one\nout two\n");
+    assert_eq!(err, "err one\nerr two\nread escape sequence\n");
+    assert_eq!(env.inspect(&name, "{{.State.Status}}"), "running");
+    // Attached again: the container's exit ends the attach with its code.
+    let (code, out, _) = attach(&env, &name, b"quit\n");
+    assert_eq!(code, Some(4));
+    assert_eq!(out, "out quit\n");
+    let o = env.run(&["attach", &name]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("You cannot attach to a stopped container"),
+        "{}",
+        stderr(&o)
+    );
+    env.ok(&["rm", &name]);
+
+    // With a tty: one stream through the pty, custom detach keys accepted.
+    let name = unique_name("att-tty");
+    env.ok(&["run", "-d", "-it", "--name", &name, "busybox", "sh"]);
+    let (code, out, err) = attach(&env, &name, b"echo hello-$((40+2))\nexit 3\n");
+    assert_eq!(code, Some(3), "{err}");
+    assert!(out.contains("hello-42"), "{out}");
+    env.ok(&["rm", &name]);
+    let o = env.run(&["attach", "--detach-keys", "alt-q", "x"]);
+    assert!(stderr(&o).contains("Invalid detach keys"), "{}", stderr(&o));
+}

@@ -2,6 +2,7 @@
 //! takes the container's lock for lifecycle changes, and hands running containers to
 //! their monitor processes.
 
+pub mod attach;
 mod basic_spec;
 pub mod boot;
 pub mod cleanup;

@@ -1,10 +1,11 @@
 //! The per-container monitor (binary `berth-monitor`): no daemon, one small process per
 //! running container.
 
+pub mod attach;
 pub mod config;
 pub mod health;
 pub mod run;
-mod sys;
+pub(crate) mod sys;
 
 pub use config::{HealthCheck, MonitorConfig, RestartPolicy};
 pub use run::{run, MonitorArgs};

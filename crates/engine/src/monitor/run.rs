@@ -81,6 +81,8 @@ pub fn run(args: MonitorArgs) -> i32 {
         sync: args.sync_fd,
         state: status::read(&args.dir).unwrap_or_else(|_| LiveState::new_created()),
         stdin_tty: None,
+        // Without the socket the container still runs; only `attach` is refused.
+        attach_server: super::attach::AttachServer::bind().ok(),
     };
     m.main()
 }
@@ -100,6 +102,8 @@ struct Monitor {
     state: LiveState,
     /// Our terminal's settings before raw mode, restored at the end.
     stdin_tty: Option<nix::sys::termios::Termios>,
+    /// `berth attach` clients.
+    attach_server: Option<super::attach::AttachServer>,
 }
 
 impl Monitor {
@@ -452,6 +456,9 @@ impl Monitor {
                 // Give leftover writers a moment, but never hang on a pipe kept open.
                 if !open_streams || exited_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2))
                 {
+                    if let Some(srv) = self.attach_server.as_mut() {
+                        srv.close_clients();
+                    }
                     return code;
                 }
             }
@@ -485,6 +492,14 @@ impl Monitor {
                 fds.push(PollFd::new(stdin_fd.as_fd(), PollFlags::POLLIN));
                 kinds.push(3);
             }
+            if let Some(srv) = &self.attach_server {
+                fds.push(PollFd::new(srv.listener_fd(), PollFlags::POLLIN));
+                kinds.push(4);
+                for (i, fd) in srv.client_fds().into_iter().enumerate() {
+                    fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                    kinds.push(10 + i as u8);
+                }
+            }
             let pt = if timeout < 0 {
                 PollTimeout::NONE
             } else {
@@ -495,12 +510,20 @@ impl Monitor {
                 Err(nix::Error::EINTR) => continue,
                 Err(_) => return exit.unwrap_or(255),
             }
-            let ready: Vec<(u8, bool)> = fds
+            let mut ready: Vec<(u8, bool)> = fds
                 .iter()
                 .zip(&kinds)
                 .map(|(f, k)| (*k, f.revents().is_some_and(|r| !r.is_empty())))
                 .collect();
             drop(fds);
+            // Clients last and highest first: reading one may drop it and shift the rest.
+            ready.sort_by_key(|(k, _)| {
+                if *k >= 10 {
+                    1000 - *k as i32
+                } else {
+                    *k as i32
+                }
+            });
             for (kind, is_ready) in ready {
                 if !is_ready {
                     continue;
@@ -543,6 +566,13 @@ impl Monitor {
                             continue;
                         }
                         let _ = writer.write(stream, &buf[..n]);
+                        if let Some(srv) = self.attach_server.as_mut() {
+                            let id = match stream {
+                                Stream::Stdout => super::attach::STREAM_STDOUT,
+                                Stream::Stderr => super::attach::STREAM_STDERR,
+                            };
+                            srv.broadcast(id, &buf[..n]);
+                        }
                         if self.attach {
                             let _ = match stream {
                                 Stream::Stdout => {
@@ -551,6 +581,40 @@ impl Monitor {
                                 }
                                 Stream::Stderr => io::stderr().lock().write_all(&buf[..n]),
                             };
+                        }
+                    }
+                    4 => {
+                        if let Some(srv) = self.attach_server.as_mut() {
+                            srv.accept();
+                        }
+                    }
+                    k if k >= 10 => {
+                        let Some(srv) = self.attach_server.as_mut() else {
+                            continue;
+                        };
+                        for input in srv.read_client((k - 10) as usize) {
+                            match input {
+                                super::attach::Input::Data(d) => {
+                                    let target = match &mut r.io {
+                                        Io::Pipes { stdin, .. } => stdin,
+                                        Io::Pty { master } => master,
+                                    };
+                                    if let Some(t) = target.as_mut() {
+                                        let _ = t.write_all(&d);
+                                    }
+                                }
+                                super::attach::Input::Resize { rows, cols } => {
+                                    if let Io::Pty { master: Some(m) } = &r.io {
+                                        let ws = nix::pty::Winsize {
+                                            ws_row: rows,
+                                            ws_col: cols,
+                                            ws_xpixel: 0,
+                                            ws_ypixel: 0,
+                                        };
+                                        let _ = sys::set_winsize(m, &ws);
+                                    }
+                                }
+                            }
                         }
                     }
                     _ => {
