@@ -733,11 +733,26 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
         }
         ContainerCore::Stats {
             all,
-            no_stream: _,
+            no_stream,
             no_trunc,
             format,
             containers,
-        } => stats(g, all, no_trunc, format, &containers),
+        } => {
+            // Streams a fresh table about every second until interrupted, as Docker does;
+            // on a terminal each one replaces the last.
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            loop {
+                if !no_stream && tty {
+                    print!("\x1b[2J\x1b[H");
+                }
+                stats(g, all, no_trunc, format.clone(), &containers)?;
+                if no_stream {
+                    return Ok(0);
+                }
+                std::io::Write::flush(&mut std::io::stdout())?;
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
         ContainerCore::Export { output, container } => {
             let e = Engine::open(&g.root)?;
             let rec = find(&e, &container)?;
@@ -1381,8 +1396,8 @@ fn stats(
             "CPUPerc": format!("{cpu:.2}%"),
             "MemUsage": format!("{} / {}", human_bytes(b.mem_usage, true), human_bytes(b.mem_limit, true)),
             "MemPerc": format!("{mem_pct:.2}%"),
-            "NetIO": "0B / 0B",
-            "BlockIO": "0B / 0B",
+            "NetIO": format!("{} / {}", human_bytes(b.net_rx, false), human_bytes(b.net_tx, false)),
+            "BlockIO": format!("{} / {}", human_bytes(b.blk_read, false), human_bytes(b.blk_write, false)),
             "PIDs": b.pids.to_string(),
         }));
     }

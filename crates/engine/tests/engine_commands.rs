@@ -555,3 +555,46 @@ fn attach_streams_both_ways_detaches_and_ends_with_the_container() {
     let o = env.run(&["attach", "--detach-keys", "alt-q", "x"]);
     assert!(stderr(&o).contains("Invalid detach keys"), "{}", stderr(&o));
 }
+
+#[test]
+fn stats_reports_network_and_block_io() {
+    let Some(env) = Env::new() else { return };
+    let net = unique_name("statnet");
+    env.ok(&["network", "create", "--subnet", "10.231.71.0/24", &net]);
+    let name = unique_name("stat");
+    env.ok(&[
+        "run", "-d", "--name", &name, "--network", &net, "busybox", "sh", "-c",
+        "ping -c 3 -i 0.2 10.231.71.1 >/dev/null; dd if=/dev/zero of=/tmp/f bs=1M count=8 conv=fsync 2>/dev/null; echo done; sleep 300",
+    ]);
+    env.wait_for(20, "ping and dd", || env.ok(&["logs", &name]) == "done\n");
+    let row = env.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.NetIO}}|{{.BlockIO}}|{{.PIDs}}",
+        &name,
+    ]);
+    let parts: Vec<&str> = row.trim().split('|').collect();
+    assert_eq!(parts.len(), 3, "{row}");
+    let bytes = |s: &str| -> f64 {
+        let s = s.trim();
+        let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap();
+        let (n, unit) = s.split_at(split);
+        let m = match unit {
+            "B" => 1.0,
+            "kB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            u => panic!("unit {u} in {row}"),
+        };
+        n.parse::<f64>().unwrap() * m
+    };
+    let (rx, tx) = parts[0].split_once(" / ").unwrap();
+    // Three echo requests of 84 bytes each went out, and their replies came back.
+    assert!(bytes(tx) >= 3.0 * 84.0 && bytes(rx) >= 3.0 * 84.0, "{row}");
+    let (_, written) = parts[1].split_once(" / ").unwrap();
+    assert!(bytes(written) >= 8e6, "dd wrote 8 MiB with fsync: {row}");
+    assert!(parts[2].parse::<u32>().unwrap() >= 1, "{row}");
+    env.ok(&["rm", "-f", &name]);
+    env.ok(&["network", "rm", &net]);
+}

@@ -16,6 +16,61 @@ pub struct Sample {
     pub mem_usage: u64,
     pub mem_limit: u64,
     pub pids: u64,
+    /// Bytes received and sent on the container's interfaces (loopback excluded).
+    pub net_rx: u64,
+    pub net_tx: u64,
+    /// Bytes read from and written to block devices.
+    pub blk_read: u64,
+    pub blk_write: u64,
+}
+
+/// Received and sent bytes in a /proc/PID/net/dev table, loopback excluded.
+pub fn parse_net_dev(text: &str) -> (u64, u64) {
+    let mut rx = 0;
+    let mut tx = 0;
+    for line in text.lines().skip(2) {
+        let Some((iface, rest)) = line.split_once(':') else {
+            continue;
+        };
+        if iface.trim() == "lo" {
+            continue;
+        }
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if f.len() >= 9 {
+            rx += f[0];
+            tx += f[8];
+        }
+    }
+    (rx, tx)
+}
+
+/// Read and written bytes from v1 `blkio.throttle.io_service_bytes_recursive`
+/// ("8:0 Read 4096") or v2 `io.stat` ("8:0 rbytes=4096 wbytes=0 ...").
+pub fn parse_block_io(text: &str) -> (u64, u64) {
+    let mut r = 0;
+    let mut w = 0;
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let _dev = f.next();
+        let rest: Vec<&str> = f.collect();
+        match rest.as_slice() {
+            ["Read", n] => r += n.parse::<u64>().unwrap_or(0),
+            ["Write", n] => w += n.parse::<u64>().unwrap_or(0),
+            kv => {
+                for item in kv {
+                    if let Some(n) = item.strip_prefix("rbytes=") {
+                        r += n.parse::<u64>().unwrap_or(0);
+                    } else if let Some(n) = item.strip_prefix("wbytes=") {
+                        w += n.parse::<u64>().unwrap_or(0);
+                    }
+                }
+            }
+        }
+    }
+    (r, w)
 }
 
 fn read_u64(p: &Path) -> Option<u64> {
@@ -76,7 +131,25 @@ impl Engine {
             pids: v1("pids", "pids.current")
                 .or_else(|| v2("pids.current"))
                 .unwrap_or(0),
+            ..Sample::default()
         };
+        let st = self.live_state(rec);
+        if st.pid > 0 && rec.config.network_mode != "host" {
+            if let Ok(t) = std::fs::read_to_string(format!("/proc/{}/net/dev", st.pid)) {
+                (s.net_rx, s.net_tx) = parse_net_dev(&t);
+            }
+        }
+        let blk = std::fs::read_to_string(
+            Path::new("/sys/fs/cgroup/blkio")
+                .join(rel)
+                .join("blkio.throttle.io_service_bytes_recursive"),
+        )
+        .or_else(|_| {
+            std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(rel).join("io.stat"))
+        });
+        if let Ok(t) = blk {
+            (s.blk_read, s.blk_write) = parse_block_io(&t);
+        }
         if s.cpu_ns == 0 {
             s.cpu_ns =
                 std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(rel).join("cpu.stat"))
@@ -200,6 +273,26 @@ fn is_empty_dir(p: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn net_dev_sums_all_but_loopback() {
+        let t = "Inter-|   Receive                                                |  Transmit\n \
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    \
+lo:     100       1    0    0    0     0          0         0      100       1    0    0    0     0       0          0\n  \
+eth0:    1500      10    0    0    0     0          0         0      700       5    0    0    0     0       0          0\n  \
+eth1:      10       1    0    0    0     0          0         0       20       1    0    0    0     0       0          0\n";
+        assert_eq!(parse_net_dev(t), (1510, 720));
+    }
+
+    #[test]
+    fn block_io_reads_v1_and_v2_formats() {
+        let v1 =
+            "254:0 Read 4096\n254:0 Write 8192\n254:0 Sync 0\n254:0 Total 12288\nTotal 12288\n";
+        assert_eq!(parse_block_io(v1), (4096, 8192));
+        let v2 =
+            "254:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n8:0 rbytes=1 wbytes=2\n";
+        assert_eq!(parse_block_io(v2), (101, 202));
+    }
 
     #[test]
     fn human_sizes() {
