@@ -1335,11 +1335,16 @@ fn inspect(g: &Globals, format: Option<String>, names: &[String]) -> anyhow::Res
 fn prune(g: &Globals) -> anyhow::Result<i32> {
     let e = Engine::open(&g.root)?;
     let mut removed = Vec::new();
+    let mut reclaimed = 0u64;
     for rec in e.db.list()? {
         let st = e.live_state(&rec);
         if matches!(st.status, Status::Created | Status::Exited | Status::Dead) {
+            let size = e.rw_size(&rec);
             match e.remove(&rec, false, false) {
-                Ok(()) => removed.push(rec.id.clone()),
+                Ok(()) => {
+                    removed.push(rec.id.clone());
+                    reclaimed += size;
+                }
                 Err(err) => eprintln!("Error response from daemon: {err}"),
             }
         }
@@ -1351,7 +1356,10 @@ fn prune(g: &Globals) -> anyhow::Result<i32> {
         }
         println!();
     }
-    println!("Total reclaimed space: 0B");
+    println!(
+        "Total reclaimed space: {}",
+        berth_engine::container::stats::human_bytes(reclaimed, false)
+    );
     Ok(0)
 }
 

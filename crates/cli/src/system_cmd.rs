@@ -209,18 +209,6 @@ fn info(g: &Globals, format: Option<String>) -> anyhow::Result<i32> {
     })
 }
 
-fn dir_size(p: &std::path::Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(p) else {
-        return 0;
-    };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(p)
-        .map(|rd| rd.flatten().map(|e| dir_size(&e.path())).sum())
-        .unwrap_or(0)
-}
-
 fn df(g: &Globals, format: Option<String>) -> anyhow::Result<i32> {
     let e = Engine::open(&g.root)?;
     let store = berth_image::Store::open(&g.root)?;
@@ -243,7 +231,7 @@ fn df(g: &Globals, format: Option<String>) -> anyhow::Result<i32> {
     let mut c_reclaim = 0;
     for r in &recs {
         let st = e.live_state(r);
-        let size = dir_size(&e.layout.container(&r.id));
+        let size = e.rw_size(r);
         c_size += size;
         if st.status.is_live() {
             c_active += 1;
@@ -256,13 +244,13 @@ fn df(g: &Globals, format: Option<String>) -> anyhow::Result<i32> {
         .unwrap_or_default();
     let v_size: u64 = vols
         .iter()
-        .map(|v| dir_size(std::path::Path::new(&v.mountpoint)))
+        .map(|v| berth_engine::container::stats::dir_size(std::path::Path::new(&v.mountpoint)))
         .sum();
     let v_active = vols.iter().filter(|v| !v.containers.is_empty()).count();
     let v_reclaim: u64 = vols
         .iter()
         .filter(|v| v.containers.is_empty())
-        .map(|v| dir_size(std::path::Path::new(&v.mountpoint)))
+        .map(|v| berth_engine::container::stats::dir_size(std::path::Path::new(&v.mountpoint)))
         .sum();
     let row = |t: &str, total: usize, active: usize, size: u64, rec: u64| {
         json!({

@@ -167,8 +167,11 @@ fn stats_update_and_prune() {
     let top = env.ok(&["top", &name]);
     assert!(top.contains("sleep 100"), "{top}");
     env.ok(&["create", "busybox", "true"]);
+    // A stopped container that wrote 300 kB: prune reports that space reclaimed.
+    env.ok(&["run", "busybox", "dd", "if=/dev/zero", "of=/big", "bs=1000", "count=300"]);
     let pruned = env.ok(&["container", "prune", "-f"]);
     assert!(pruned.contains("Deleted Containers:"), "{pruned}");
+    assert!(pruned.contains("Total reclaimed space: 300kB"), "{pruned}");
     assert_eq!(env.ok(&["ps", "-aq"]).trim(), &id[..12]);
     let renamed = unique_name("renamed");
     env.ok(&["rename", &name, &renamed]);

@@ -103,7 +103,32 @@ pub fn human_bytes(n: u64, binary: bool) -> String {
     t + units[i]
 }
 
+/// Bytes of the files under `p` (symlinks not followed).
+pub fn dir_size(p: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(p)
+        .map(|rd| rd.flatten().map(|e| dir_size(&e.path())).sum())
+        .unwrap_or(0)
+}
+
 impl Engine {
+    /// Size of what the container wrote (its upper directory): Docker's SizeRw.
+    pub fn rw_size(&self, rec: &ContainerRecord) -> u64 {
+        if rec.config.rootfs.is_some() {
+            return 0;
+        }
+        self.image_store()
+            .ok()
+            .and_then(|s| s.rootfs_layout(&rec.id).ok())
+            .map(|l| dir_size(&l.upper))
+            .unwrap_or(0)
+    }
+
     /// Reads the container's cgroup (v1 controllers or a v2 unified tree).
     pub fn sample(&self, rec: &ContainerRecord) -> Sample {
         let rel = rec.config.cgroup_path.trim_start_matches('/');
