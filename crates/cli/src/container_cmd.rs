@@ -578,6 +578,11 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
                 return Err(daemon_error(EngineError::InvalidName(n.into())));
             }
             e.db.rename(&rec.id, n).map_err(daemon_error)?;
+            if let Ok(nm) = berth_engine::network::NetworkManager::open(&e.layout.root) {
+                if let Err(err) = nm.rename_container(&rec.id, n) {
+                    eprintln!("warning: DNS name of {n} not updated: {err}");
+                }
+            }
             Ok(0)
         }
         ContainerCore::Top { container } => top(g, &container),

@@ -598,3 +598,34 @@ fn stats_reports_network_and_block_io() {
     env.ok(&["rm", "-f", &name]);
     env.ok(&["network", "rm", &net]);
 }
+
+#[test]
+fn rename_moves_the_dns_name() {
+    let Some(env) = Env::new() else { return };
+    let net = unique_name("rennet");
+    env.ok(&["network", "create", &net]);
+    let old = unique_name("old");
+    let new = unique_name("new");
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &old,
+        "--network",
+        &net,
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let resolves = |n: &str| {
+        env.run(&["run", "--rm", "--network", &net, "busybox", "nslookup", n])
+            .status
+            .success()
+    };
+    assert!(resolves(&old));
+    env.ok(&["rename", &old, &new]);
+    assert!(resolves(&new), "the new name resolves");
+    assert!(!resolves(&old), "the old name is gone");
+    env.ok(&["rm", "-f", &new]);
+    env.ok(&["network", "rm", &net]);
+}

@@ -754,6 +754,19 @@ impl NetworkManager {
         })
     }
 
+    /// `rename`: the container answers to its new name on its networks at once.
+    pub fn rename_container(&self, container_id: &str, name: &str) -> Result<(), NetworkError> {
+        store::rename_container(&self.db(), container_id, name)?;
+        let eps = store::endpoints_of_container(&self.db(), container_id)?;
+        for ep in eps {
+            let net = self.find(&ep.network_id)?;
+            if net.has_dns() {
+                self.sync_dns(&net)?;
+            }
+        }
+        Ok(())
+    }
+
     fn sync_dns(&self, net: &NetworkRecord) -> Result<(), NetworkError> {
         let eps = store::endpoints_of_network(&self.db(), &net.id)?;
         dns::sync(&self.root, net, &eps, &self.dns_bin)

@@ -234,6 +234,23 @@ pub fn endpoints_of_network(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// A renamed container keeps its endpoints; their DNS name follows the new name.
+pub fn rename_container(
+    conn: &Connection,
+    container_id: &str,
+    name: &str,
+) -> Result<(), NetworkError> {
+    conn.execute(
+        "UPDATE network_endpoints SET name = ?2 WHERE container_id = ?1",
+        [container_id, name],
+    )?;
+    conn.execute(
+        "UPDATE network_sandboxes SET name = ?2 WHERE container_id = ?1",
+        [container_id, name],
+    )?;
+    Ok(())
+}
+
 pub fn endpoints_of_container(
     conn: &Connection,
     container_id: &str,
