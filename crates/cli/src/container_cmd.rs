@@ -343,7 +343,7 @@ pub enum ContainerCore {
         /// Commit message
         #[arg(short = 'm', long)]
         message: Option<String>,
-        /// Pause the container during commit (accepted; the copy is read-only anyway)
+        /// Pause the container during commit
         #[arg(short = 'p', long, default_value_t = true, action = clap::ArgAction::Set)]
         pause: bool,
         container: String,
@@ -614,21 +614,15 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
             }
         }
         ContainerCore::Commit {
-            author: _,
+            author,
             change,
             message,
-            pause: _,
+            pause,
             container,
             reference,
         } => {
             let e = Engine::open(&g.root)?;
             let rec = find(&e, &container)?;
-            let tmp = e.layout.container(&rec.id).join("commit.tar");
-            let mut f =
-                std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
-            let r = e.export(&rec, &mut f).map_err(daemon_error);
-            drop(f);
-            r?;
             // The container's own settings become the image's, then -c changes on top.
             let c = &rec.config;
             let mut changes = Vec::new();
@@ -659,18 +653,55 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
                 changes.push(format!("USER {}", c.user));
             }
             changes.extend(change);
+            // --pause (Docker's default): no writes land mid-snapshot of a running one.
+            let paused = pause && e.live_state(&rec).status == Status::Running && {
+                e.pause(&rec).map_err(daemon_error)?;
+                true
+            };
             let store = berth_image::Store::open(&g.root)?;
-            let file = std::fs::File::open(&tmp)?;
-            let res = berth_image::import(
-                &store,
-                file,
-                &berth_image::ImportOptions {
-                    name: reference,
-                    changes,
-                    message,
-                },
-            );
-            let _ = std::fs::remove_file(&tmp);
+            let res = if c.rootfs.is_none() {
+                // A layer of the container's changes on top of its image's layers.
+                store.commit_rootfs(
+                    &rec.id,
+                    &berth_image::CommitOptions {
+                        name: reference,
+                        changes,
+                        message,
+                        author,
+                    },
+                )
+            } else {
+                // --rootfs containers have no image below: one flattened layer.
+                let tmp = e.layout.container(&rec.id).join("commit.tar");
+                let exported = std::fs::File::create(&tmp)
+                    .with_context(|| format!("create {}", tmp.display()))
+                    .and_then(|mut f| e.export(&rec, &mut f).map_err(daemon_error));
+                let r = exported.and_then(|_| {
+                    let file = std::fs::File::open(&tmp)?;
+                    Ok(berth_image::import(
+                        &store,
+                        file,
+                        &berth_image::ImportOptions {
+                            name: reference,
+                            changes,
+                            message,
+                        },
+                    ))
+                });
+                let _ = std::fs::remove_file(&tmp);
+                match r {
+                    Ok(r) => r,
+                    Err(err) => {
+                        if paused {
+                            let _ = e.unpause(&rec);
+                        }
+                        return Err(err);
+                    }
+                }
+            };
+            if paused {
+                e.unpause(&rec).map_err(daemon_error)?;
+            }
             let img = res.map_err(|e| anyhow!("Error response from daemon: {e}"))?;
             println!("{}", img.id);
             Ok(0)

@@ -168,7 +168,15 @@ fn stats_update_and_prune() {
     assert!(top.contains("sleep 100"), "{top}");
     env.ok(&["create", "busybox", "true"]);
     // A stopped container that wrote 300 kB: prune reports that space reclaimed.
-    env.ok(&["run", "busybox", "dd", "if=/dev/zero", "of=/big", "bs=1000", "count=300"]);
+    env.ok(&[
+        "run",
+        "busybox",
+        "dd",
+        "if=/dev/zero",
+        "of=/big",
+        "bs=1000",
+        "count=300",
+    ]);
     let pruned = env.ok(&["container", "prune", "-f"]);
     assert!(pruned.contains("Deleted Containers:"), "{pruned}");
     assert!(pruned.contains("Total reclaimed space: 300kB"), "{pruned}");
@@ -272,7 +280,54 @@ fn commit_makes_an_image_of_the_container() {
         "cat /madefile; echo $FOO $EXTRA; pwd",
     ]);
     assert_eq!(out, "made\nbar 1\n/srv\n");
+    // One new layer on top of the image's, with the author and message in its history.
+    let layers = |r: &str| -> usize {
+        env.ok(&["image", "inspect", "-f", "{{len .RootFS.Layers}}", r])
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(layers(&tag), layers("busybox") + 1);
     env.ok(&["rm", &name]);
+
+    // A running container, paused for the snapshot (Docker's default) and resumed after.
+    let live = unique_name("commit-live");
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &live,
+        "busybox",
+        "sh",
+        "-c",
+        "echo live > /livefile; sleep 300",
+    ]);
+    env.wait_for(10, "file written", || {
+        env.run(&["exec", &live, "cat", "/livefile"]).stdout == b"live\n"
+    });
+    let tag2 = format!("{live}:v2");
+    env.ok(&[
+        "commit",
+        "-a",
+        "Jane Doe <jane@example.com>",
+        "-m",
+        "snap",
+        &live,
+        &tag2,
+    ]);
+    assert_eq!(env.inspect(&live, "{{.State.Status}}"), "running");
+    assert_eq!(
+        env.ok(&["image", "inspect", "-f", "{{.Author}}", &tag2])
+            .trim(),
+        "Jane Doe <jane@example.com>"
+    );
+    let hist = env.ok(&["history", "--format", "{{.Comment}}", &tag2]);
+    assert_eq!(hist.lines().next(), Some("snap"), "{hist}");
+    assert_eq!(
+        env.ok(&["run", "--rm", "--entrypoint", "cat", &tag2, "/livefile"]),
+        "live\n"
+    );
+    env.ok(&["rm", "-f", &live]);
 }
 
 #[test]
