@@ -306,7 +306,12 @@ pub enum ContainerCore {
     /// Rename a container.
     Rename { container: String, new_name: String },
     /// Display the running processes of a container.
-    Top { container: String },
+    Top {
+        container: String,
+        /// Options for ps (default -ef), as `docker top CONTAINER [ps OPTIONS]`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
     /// Return low-level information on containers (and images).
     Inspect {
         #[arg(short = 'f', long)]
@@ -585,7 +590,7 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        ContainerCore::Top { container } => top(g, &container),
+        ContainerCore::Top { container, ps_args } => top(g, &container, &ps_args),
         ContainerCore::Inspect {
             format,
             size: _,
@@ -1302,7 +1307,46 @@ fn logs(
     }
 }
 
-fn top(g: &Globals, container: &str) -> anyhow::Result<i32> {
+/// Docker's `top`: the host's `ps` (default `-ef`), keeping the header and the rows of
+/// the container's processes (matched on the PID column).
+fn top_with_ps(pids: &[i32], args: &[String]) -> anyhow::Result<Option<String>> {
+    let args: Vec<String> = if args.is_empty() {
+        vec!["-ef".into()]
+    } else {
+        args.to_vec()
+    };
+    let o = match std::process::Command::new("ps").args(&args).output() {
+        Ok(o) => o,
+        Err(_) => return Ok(None), // no ps on this host
+    };
+    if !o.status.success() {
+        bail!(
+            "Error response from daemon: ps {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&o.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("");
+    let Some(col) = header.split_whitespace().position(|h| h == "PID") else {
+        bail!("Error response from daemon: Couldn't find PID field in ps output");
+    };
+    let mut out = format!("{header}\n");
+    for l in lines {
+        let pid = l
+            .split_whitespace()
+            .nth(col)
+            .and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|p| pids.contains(&p)) {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    Ok(Some(out))
+}
+
+fn top(g: &Globals, container: &str, ps_args: &[String]) -> anyhow::Result<i32> {
     let e = Engine::open(&g.root)?;
     let rec = find(&e, container)?;
     let st = e.live_state(&rec);
@@ -1313,6 +1357,10 @@ fn top(g: &Globals, container: &str) -> anyhow::Result<i32> {
         );
     }
     let pids = e.runtime_for(&rec).pids(&rec.id).map_err(daemon_error)?;
+    if let Some(out) = top_with_ps(&pids, ps_args)? {
+        print!("{out}");
+        return Ok(0);
+    }
     let mut out = String::from("UID\tPID\tPPID\tC\tSTIME\tTTY\tTIME\tCMD\n");
     for pid in pids {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

@@ -166,6 +166,18 @@ fn stats_update_and_prune() {
     assert_eq!(env.inspect(&name, "{{.State.Status}}"), "running");
     let top = env.ok(&["top", &name]);
     assert!(top.contains("sleep 100"), "{top}");
+    assert!(
+        top.starts_with("UID") && top.contains("STIME"),
+        "ps -ef columns: {top}"
+    );
+    // ps options pass through, as `docker top CONTAINER -o pid,comm`.
+    let top = env.ok(&["top", &name, "-o", "pid,comm"]);
+    let rows: Vec<Vec<&str>> = top
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["PID", "COMMAND"], "{top}");
+    assert!(rows[1..].iter().any(|r| r[1] == "sleep"), "{top}");
     env.ok(&["create", "busybox", "true"]);
     // A stopped container that wrote 300 kB: prune reports that space reclaimed.
     env.ok(&[
