@@ -404,6 +404,27 @@ pub enum ContainerCore {
         cpu_shares: Option<u64>,
         #[arg(long = "pids-limit", allow_hyphen_values = true)]
         pids_limit: Option<i64>,
+        /// CPUs in which to allow execution (0-3, 0,1)
+        #[arg(long = "cpuset-cpus")]
+        cpuset_cpus: Option<String>,
+        /// MEMs in which to allow execution (0-3, 0,1)
+        #[arg(long = "cpuset-mems")]
+        cpuset_mems: Option<String>,
+        /// Limit CPU CFS (Completely Fair Scheduler) period
+        #[arg(long = "cpu-period")]
+        cpu_period: Option<u64>,
+        /// Limit CPU CFS (Completely Fair Scheduler) quota
+        #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+        cpu_quota: Option<i64>,
+        /// Memory soft limit
+        #[arg(long = "memory-reservation")]
+        memory_reservation: Option<String>,
+        /// Block IO (relative weight), between 10 and 1000, or 0 to disable
+        #[arg(long = "blkio-weight")]
+        blkio_weight: Option<u16>,
+        /// Restart policy to apply when a container exits
+        #[arg(long)]
+        restart: Option<String>,
         #[arg(required = true)]
         containers: Vec<String>,
     },
@@ -829,8 +850,20 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
             cpus,
             cpu_shares,
             pids_limit,
+            cpuset_cpus,
+            cpuset_mems,
+            cpu_period,
+            cpu_quota,
+            memory_reservation,
+            blkio_weight,
+            restart,
             containers,
         } => {
+            let policy = restart
+                .as_deref()
+                .map(berth_engine::monitor::RestartPolicy::parse)
+                .transpose()
+                .map_err(|m| anyhow!("Error response from daemon: {m}"))?;
             let mut res = serde_json::json!({});
             if let Some(m) = memory.as_deref() {
                 let m = parse::parse_memory(m)?;
@@ -853,10 +886,43 @@ fn run_core(cmd: ContainerCore, g: &Globals) -> anyhow::Result<i32> {
             if let Some(p) = pids_limit {
                 res["pids"]["limit"] = (if p <= 0 { -1 } else { p }).into();
             }
+            if let Some(c) = cpuset_cpus {
+                res["cpu"]["cpus"] = c.into();
+            }
+            if let Some(m) = cpuset_mems {
+                res["cpu"]["mems"] = m.into();
+            }
+            if let Some(p) = cpu_period {
+                res["cpu"]["period"] = p.into();
+            }
+            if let Some(q) = cpu_quota {
+                res["cpu"]["quota"] = q.into();
+            }
+            if let Some(r) = memory_reservation.as_deref() {
+                res["memory"]["reservation"] = parse::parse_memory(r)?.into();
+            }
+            if let Some(w) = blkio_weight {
+                if w != 0 && !(10..=1000).contains(&w) {
+                    bail!("Error response from daemon: Range of blkio weight is from 10 to 1000");
+                }
+                res["blockIO"]["weight"] = w.into();
+            }
+            let has_resources = res.as_object().is_some_and(|o| !o.is_empty());
+            if !has_resources && policy.is_none() {
+                bail!("You must provide one or more flags when using this command.");
+            }
             each(
                 g,
                 &containers,
-                |e, rec| e.update(rec, &res).map(|_| None),
+                |e, rec| {
+                    if has_resources {
+                        e.update(rec, &res)?;
+                    }
+                    if let Some(p) = policy {
+                        e.set_restart_policy(rec, p)?;
+                    }
+                    Ok(None)
+                },
                 true,
             )
         }

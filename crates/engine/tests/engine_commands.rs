@@ -629,3 +629,89 @@ fn rename_moves_the_dns_name() {
     env.ok(&["rm", "-f", &new]);
     env.ok(&["network", "rm", &net]);
 }
+
+/// A cgroup value as the container sees its own cgroup (v1 controller file, else v2).
+fn cgroup_value(env: &Env, name: &str, v1: &str, v2: &str) -> String {
+    let script = format!("cat /sys/fs/cgroup/{v1} 2>/dev/null || cat /sys/fs/cgroup/{v2}");
+    env.ok(&["exec", name, "sh", "-c", &script])
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn update_changes_limits_and_the_restart_policy() {
+    let Some(env) = Env::new() else { return };
+    let name = unique_name("upd");
+    env.ok(&["run", "-d", "--name", &name, "busybox", "sleep", "300"]);
+    env.ok(&[
+        "update",
+        "--cpuset-cpus",
+        "0",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "20000",
+        "--memory",
+        "128m",
+        "--memory-reservation",
+        "32m",
+        &name,
+    ]);
+    assert_eq!(
+        cgroup_value(&env, &name, "cpuset/cpuset.cpus", "cpuset.cpus"),
+        "0"
+    );
+    let quota = cgroup_value(&env, &name, "cpu/cpu.cfs_quota_us", "cpu.max");
+    assert!(quota == "20000" || quota == "20000 50000", "{quota}");
+    let reservation = cgroup_value(
+        &env,
+        &name,
+        "memory/memory.soft_limit_in_bytes",
+        "memory.low",
+    );
+    assert_eq!(reservation, "33554432");
+    // Kept for the next start too.
+    env.ok(&["restart", "-t", "0", &name]);
+    assert_eq!(
+        cgroup_value(&env, &name, "cpuset/cpuset.cpus", "cpuset.cpus"),
+        "0"
+    );
+    let o = env.run(&["update", "--blkio-weight", "5", &name]);
+    assert!(
+        stderr(&o).contains("Range of blkio weight is from 10 to 1000"),
+        "{}",
+        stderr(&o)
+    );
+    let o = env.run(&["update", &name]);
+    assert!(stderr(&o).contains("one or more flags"), "{}", stderr(&o));
+    env.ok(&["rm", "-f", &name]);
+
+    // --restart reaches a container that is already running.
+    let name = unique_name("upd-restart");
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; exit 3",
+    ]);
+    env.ok(&["update", "--restart", "on-failure:2", &name]);
+    assert_eq!(
+        env.inspect(&name, "{{.HostConfig.RestartPolicy.Name}}"),
+        "on-failure"
+    );
+    env.wait_for(30, "two restarts, then exited", || {
+        env.inspect(&name, "{{.State.Status}} {{.RestartCount}}") == "exited 2"
+    });
+    assert_eq!(env.inspect(&name, "{{.State.ExitCode}}"), "3");
+    let o = env.run(&["update", "--restart", "sometimes", &name]);
+    assert!(
+        stderr(&o).contains("invalid restart policy"),
+        "{}",
+        stderr(&o)
+    );
+    env.ok(&["rm", &name]);
+}

@@ -238,6 +238,42 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// `update --restart`: recorded for later starts, and handed to a running monitor
+    /// (it re-reads its policy each time the container exits).
+    pub fn set_restart_policy(
+        &self,
+        rec: &ContainerRecord,
+        policy: crate::monitor::RestartPolicy,
+    ) -> Result<()> {
+        use crate::monitor::config::{MonitorConfig, MONITOR_CONFIG_FILE};
+        let _lock = self.lock(&rec.id)?;
+        let rec = self.db.find(&rec.id)?;
+        if policy != crate::monitor::RestartPolicy::No && rec.config.auto_remove {
+            return Err(EngineError::Invalid(
+                "Restart policy cannot be updated because AutoRemove is enabled for the container"
+                    .into(),
+            ));
+        }
+        let mut cfg = rec.config.clone();
+        cfg.restart = policy;
+        cfg.host_config["RestartPolicy"] = serde_json::to_value(policy).unwrap_or(Value::Null);
+        self.db.update_config(&rec.id, &cfg)?;
+        let path = self.layout.container(&rec.id).join(MONITOR_CONFIG_FILE);
+        if let Some(mut m) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<MonitorConfig>(&b).ok())
+        {
+            m.restart = policy;
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, serde_json::to_vec(&m).expect("json"))
+                .and_then(|_| std::fs::rename(&tmp, &path))
+                .map_err(|e| EngineError::io(format!("write {}", path.display()), e))?;
+        }
+        Ok(())
+    }
+}
+
 fn merge(dst: &mut Value, src: &Value) {
     match (dst, src) {
         (Value::Object(d), Value::Object(s)) => {

@@ -184,6 +184,13 @@ impl Monitor {
             self.state.pid = 0;
             self.state.finished_at = now_rfc3339();
             let stopped = self.dir.join(STOP_MARKER).exists();
+            // `update --restart` may have changed the policy while the container ran.
+            if let Some(c) = std::fs::read(super::config::MONITOR_CONFIG_FILE)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<MonitorConfig>(&b).ok())
+            {
+                self.cfg.restart = c.restart;
+            }
             if !self
                 .cfg
                 .restart
