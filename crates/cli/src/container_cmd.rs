@@ -150,6 +150,8 @@ pub enum ContainerCommand {
 }
 
 /// `berth container ...`: the same commands, plus `ls` and `prune`.
+// Parsed once per process: the variants' size difference costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ContainerSub {
     #[command(flatten)]
