@@ -490,6 +490,35 @@ fn inspect_cmd(store: &Store, a: &InspectArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Removes dangling images (all unused ones with `all`) that no container uses; returns
+/// what went and the bytes reclaimed.
+pub fn remove_unused(store: &Store, all: bool) -> anyhow::Result<(Vec<RemovedItem>, u64)> {
+    let mut deleted = Vec::new();
+    let mut reclaimed = 0u64;
+    for img in store.list()? {
+        if !all && !img.names.is_empty() {
+            continue;
+        }
+        if !store.containers_using(&img.id)?.is_empty() {
+            continue;
+        }
+        match store.remove(img.id.as_ref(), true) {
+            Ok(items) => {
+                reclaimed += img.size;
+                deleted.extend(items);
+            }
+            Err(berth_image::ImageError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((deleted, reclaimed))
+}
+
+/// Prints `rmi`/`prune` results in Docker's words.
+pub fn print_removed_images(items: &[RemovedItem]) {
+    print_removed(items, "untagged", "deleted");
+}
+
 fn prune(store: &Store, a: &PruneArgs) -> anyhow::Result<i32> {
     if !a.force {
         let what = if a.all {
@@ -505,24 +534,7 @@ fn prune(store: &Store, a: &PruneArgs) -> anyhow::Result<i32> {
             return Ok(0);
         }
     }
-    let mut deleted = Vec::new();
-    let mut reclaimed = 0u64;
-    for img in store.list()? {
-        if !a.all && !img.names.is_empty() {
-            continue;
-        }
-        if !store.containers_using(&img.id)?.is_empty() {
-            continue;
-        }
-        match store.remove(img.id.as_ref(), true) {
-            Ok(items) => {
-                reclaimed += img.size;
-                deleted.extend(items);
-            }
-            Err(berth_image::ImageError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (deleted, reclaimed) = remove_unused(store, a.all)?;
     if !deleted.is_empty() {
         println!("Deleted Images:");
         print_removed(&deleted, "untagged", "deleted");

@@ -39,12 +39,16 @@ pub enum SystemSub {
         #[arg(long)]
         format: Option<String>,
     },
-    /// Remove stopped containers, unused networks and (with --volumes) unused volumes
+    /// Remove unused data: stopped containers, unused networks, dangling images (-a: all
+    /// unused images), with --volumes anonymous volumes
     Prune {
+        /// Remove all unused images not just dangling ones
         #[arg(short = 'a', long)]
         all: bool,
+        /// Do not prompt for confirmation
         #[arg(short = 'f', long)]
         force: bool,
+        /// Prune anonymous volumes
         #[arg(long)]
         volumes: bool,
     },
@@ -63,11 +67,11 @@ pub fn run(cmd: SystemCommand, g: &Globals) -> anyhow::Result<i32> {
         SystemCommand::System {
             cmd:
                 SystemSub::Prune {
-                    all: _,
-                    force: _,
+                    all,
+                    force,
                     volumes,
                 },
-        } => prune(g, volumes),
+        } => prune(g, all, force, volumes),
     }
 }
 
@@ -278,13 +282,45 @@ fn df(g: &Globals, format: Option<String>) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn prune(g: &Globals, volumes: bool) -> anyhow::Result<i32> {
+/// `system prune`: stopped containers, unused networks, dangling images (every unused
+/// one with -a), and with --volumes the unused anonymous volumes, as Docker does.
+fn prune(g: &Globals, all: bool, force: bool, volumes: bool) -> anyhow::Result<i32> {
+    if !force {
+        let mut what = vec![
+            "all stopped containers",
+            "all networks not used by at least one container",
+        ];
+        if volumes {
+            what.push("all anonymous volumes not used by at least one container");
+        }
+        what.push(if all {
+            "all images without at least one container associated to them"
+        } else {
+            "all dangling images"
+        });
+        eprint!(
+            "WARNING! This will remove:\n  - {}\n\nAre you sure you want to continue? [y/N] ",
+            what.join("\n  - ")
+        );
+        std::io::Write::flush(&mut std::io::stderr())?;
+        let mut answer = String::new();
+        std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
     let e = Engine::open(&g.root)?;
     let mut removed = Vec::new();
+    let mut reclaimed = 0u64;
     for rec in e.db.list()? {
         let st = e.live_state(&rec);
-        if !st.status.is_live() && e.remove(&rec, false, false).is_ok() {
+        if st.status.is_live() {
+            continue;
+        }
+        let size = e.rw_size(&rec);
+        if e.remove(&rec, false, false).is_ok() {
             removed.push(rec.id);
+            reclaimed += size;
         }
     }
     if !removed.is_empty() {
@@ -297,14 +333,35 @@ fn prune(g: &Globals, volumes: bool) -> anyhow::Result<i32> {
         println!("Deleted Networks:\n{}\n", nets.join("\n"));
     }
     if volumes {
-        let vols = berth_engine::volume::VolumeManager::open(&g.root)
-            .and_then(|v| v.prune(false))
-            .unwrap_or_default();
+        let vm = berth_engine::volume::VolumeManager::open(&g.root)?;
+        let sizes: std::collections::BTreeMap<String, u64> = vm
+            .list()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                let size =
+                    berth_engine::container::stats::dir_size(std::path::Path::new(&v.mountpoint));
+                (v.name, size)
+            })
+            .collect();
+        let vols = vm.prune(false).unwrap_or_default();
+        reclaimed += vols.iter().filter_map(|v| sizes.get(v)).sum::<u64>();
         if !vols.is_empty() {
             println!("Deleted Volumes:\n{}\n", vols.join("\n"));
         }
     }
-    println!("Total reclaimed space: 0B");
+    let store = berth_image::Store::open(&g.root)?;
+    let (images, bytes) = crate::image_cmd::remove_unused(&store, all)?;
+    reclaimed += bytes;
+    if !images.is_empty() {
+        println!("Deleted Images:");
+        crate::image_cmd::print_removed_images(&images);
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        berth_engine::container::stats::human_bytes(reclaimed, false)
+    );
     Ok(0)
 }
 

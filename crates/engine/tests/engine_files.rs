@@ -234,6 +234,20 @@ fn info_version_and_system_df() {
     let pruned = env.ok(&["system", "prune", "-f"]);
     assert!(pruned.contains("Deleted Containers:"), "{pruned}");
     assert_eq!(env.ok(&["ps", "-aq"]).trim(), &id[..12]);
+    // Tagged images stay without -a; with -a every image no container uses goes.
+    assert_eq!(env.ok(&["images", "-q"]).lines().count(), images);
+    let maker = unique_name("maker");
+    env.ok(&["run", "--name", &maker, "busybox", "touch", "/x"]);
+    env.ok(&["commit", &maker, "spare:1"]);
+    let pruned = env.ok(&["system", "prune", "-a", "-f"]);
+    assert!(pruned.contains("Deleted Containers:"), "{pruned}");
+    assert!(pruned.contains("Total reclaimed space:"), "{pruned}");
+    let left = env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(
+        left.trim(),
+        "busybox:latest",
+        "in use by the running container: {left}"
+    );
     env.ok(&["rm", "-f", &id]);
 }
 
