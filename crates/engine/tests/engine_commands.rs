@@ -373,6 +373,8 @@ fn network_connect_disconnect_persist_across_starts() {
     assert_eq!(subnets(&env, &c), ["10.231.61", "10.231.62"]);
     // disconnect while stopped is recorded too: the next start joins only b.
     env.ok(&["stop", "-t", "0", &c]);
+    let nets = env.inspect(&c, "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}");
+    assert!(nets.contains(&a) && nets.contains(&b), "stopped: still configured: {nets}");
     env.ok(&["network", "disconnect", &a, &c]);
     env.ok(&["start", &c]);
     assert_eq!(subnets(&env, &c), ["10.231.62"]);
@@ -713,5 +715,50 @@ fn update_changes_limits_and_the_restart_policy() {
         "{}",
         stderr(&o)
     );
+    env.ok(&["rm", &name]);
+}
+
+#[test]
+fn start_attach_and_interactive() {
+    let Some(env) = Env::new() else { return };
+    let name = unique_name("start-a");
+    env.ok(&[
+        "create",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 6",
+    ]);
+    let o = env.run(&["start", "-a", &name]);
+    assert_eq!(
+        o.status.code(),
+        Some(6),
+        "start -a returns the container's code"
+    );
+    assert_eq!(stdout(&o), "out\n");
+    assert_eq!(stderr(&o), "err\n");
+    env.ok(&["rm", &name]);
+
+    let name = unique_name("start-i");
+    env.ok(&[
+        "create",
+        "-i",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "read l; echo \"got $l\"",
+    ]);
+    let mut c = env.cmd(&["start", "-a", "-i", &name]);
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"hello\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), "got hello\n");
     env.ok(&["rm", &name]);
 }

@@ -144,6 +144,28 @@ impl Engine {
                 }),
             );
         }
+        if !live {
+            // Not running: the networks it will join, without addresses (as Docker shows).
+            let c = &rec.config;
+            let primary = match crate::network::NetworkMode::parse(&c.network_mode) {
+                crate::network::NetworkMode::Default => Some("bridge".to_string()),
+                crate::network::NetworkMode::Named(n) => Some(n),
+                _ => None,
+            };
+            for n in primary.into_iter().chain(c.extra_networks.iter().cloned()) {
+                networks.insert(
+                    n,
+                    json!({
+                        "NetworkID": "",
+                        "IPAddress": "",
+                        "IPPrefixLen": 0,
+                        "Gateway": "",
+                        "MacAddress": "",
+                        "Aliases": c.network_aliases,
+                    }),
+                );
+            }
+        }
         let mut ports = serde_json::Map::new();
         if live {
             for p in self.ports(rec) {
