@@ -68,7 +68,7 @@ fn build_process(c: &Container, o: &ExecOpts) -> Result<Process> {
     let mut p = c.saved.config.process().clone().unwrap_or_default();
     p.set_args(Some(o.args.clone()));
     let mut env = p.env().clone().unwrap_or_default();
-    env.extend(o.env.iter().cloned());
+    merge_env(&mut env, &o.env);
     p.set_env(Some(env));
     if let Some(cwd) = &o.cwd {
         p.set_cwd(cwd.clone());
@@ -343,4 +343,46 @@ fn exec_child(
     keep_only_preserved_fds(preserve_fds + lf)?;
     let nnp = process.no_new_privileges().unwrap_or(false);
     late_setup_and_exec(process, seccomp, nnp, setgroups_denied, sock, &exe)
+}
+
+/// `exec -e KEY=V`: replaces an existing KEY in the process env (first match, later
+/// duplicates of it dropped) instead of appending a second KEY; new keys are appended.
+fn merge_env(env: &mut Vec<String>, overrides: &[String]) {
+    for kv in overrides {
+        let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+        let same = |e: &String| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key;
+        match env.iter().position(same) {
+            Some(i) => {
+                env[i] = kv.clone();
+                let mut j = i + 1;
+                while j < env.len() {
+                    if same(&env[j]) {
+                        env.remove(j);
+                    } else {
+                        j += 1;
+                    }
+                }
+            }
+            None => env.push(kv.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::merge_env;
+
+    #[test]
+    fn exec_env_replaces_existing_keys() {
+        let mut env: Vec<String> = ["PATH=/bin", "A=1", "TERM=xterm"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let o: Vec<String> = ["A=2", "B=3", "PATH=/usr/bin", "B=4"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        merge_env(&mut env, &o);
+        assert_eq!(env, ["PATH=/usr/bin", "A=2", "TERM=xterm", "B=4"]);
+    }
 }
