@@ -550,12 +550,18 @@ fn seccomp_filter_applies() {
             c["root"]["readonly"] = json!(false);
             c["linux"]["seccomp"] = json!({
                 "defaultAction": "SCMP_ACT_ALLOW",
-                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+                "syscalls": [{"names": ["mkdir", "mkdirat", "no_such_syscall_x"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
             });
         },
     );
     let out = b.run();
     assert_eq!(stdout(&out), "refused\n", "{}", stderr(&out));
+    // The unknown name is skipped with a warning on stderr, not silently.
+    assert!(
+        stderr(&out).contains("unknown syscall \"no_such_syscall_x\" ignored"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

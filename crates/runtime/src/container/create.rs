@@ -353,10 +353,14 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
 /// cached under the state root.
 pub(super) fn compile_seccomp(spec: &Spec, root: &Path) -> Result<Option<SeccompFilter>> {
     match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(s) => Ok(Some(SeccompFilter::compile_cached(
-            s,
-            &root.join(".seccomp-cache"),
-        )?)),
+        Some(s) => {
+            let f = SeccompFilter::compile_cached(s, &root.join(".seccomp-cache"))?;
+            // Unknown syscall names are skipped, not fatal; say so (also for cached filters).
+            for w in f.warnings() {
+                eprintln!("berth-oci: warning: linux.seccomp: {w}");
+            }
+            Ok(Some(f))
+        }
         None => Ok(None),
     }
 }
