@@ -167,10 +167,7 @@ fn exec_joins_the_container_and_returns_status() {
     // -e replaces a KEY the config already sets (PATH) instead of adding a second one.
     let out = b.oci(&["exec", "-e", "PATH=/bin:/usr/bin", &b.id, "env"]);
     let env_out = stdout(&out);
-    let paths: Vec<&str> = env_out
-        .lines()
-        .filter(|l| l.starts_with("PATH="))
-        .collect();
+    let paths: Vec<&str> = env_out.lines().filter(|l| l.starts_with("PATH=")).collect();
     assert_eq!(paths, ["PATH=/bin:/usr/bin"], "{}", stderr(&out));
 
     let out = b.oci(&["exec", "-u", "65534:65534", &b.id, "id"]);

@@ -93,10 +93,10 @@ pub fn features() -> Value {
         "ociVersionMax": "1.2.0",
         "hooks": ["prestart","createRuntime","createContainer","startContainer","poststart","poststop"],
         "mountOptions": ["async","atime","bind","defaults","dev","diratime","dirsync","exec",
-            "iversion","lazytime","loud","mand","noatime","nodev","nodiratime","noexec",
+            "idmap","iversion","lazytime","loud","mand","noatime","nodev","nodiratime","noexec",
             "noiversion","nolazytime","nomand","norelatime","nostrictatime","nosuid",
             "nosymfollow","private","ratime","rbind","rdev","rdiratime","relatime","remount",
-            "rexec","rnoatime","rnodev","rnodiratime","rnoexec","rnorelatime","rnostrictatime",
+            "rexec","ridmap","rnoatime","rnodev","rnodiratime","rnoexec","rnorelatime","rnostrictatime",
             "rnosuid","rnosymfollow","ro","rprivate","rrelatime","rro","rrw","rshared","rslave",
             "rstrictatime","rsuid","rsymfollow","runbindable","rw","shared","silent","slave",
             "strictatime","suid","symfollow","sync","tmpcopyup","unbindable"],
@@ -119,7 +119,10 @@ pub fn features() -> Value {
             "apparmor": {"enabled": std::path::Path::new("/sys/kernel/security/apparmor").exists()},
             "selinux": {"enabled": std::path::Path::new("/sys/fs/selinux/enforce").exists()},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}}
+            // Idmapped bind mounts (uidMappings/gidMappings on a mount, or the "idmap" /
+            // "ridmap" options) are implemented with mount_setattr(MOUNT_ATTR_IDMAP); see
+            // rootfs/idmap.rs and the rootfs_mounts test.
+            "mountExtensions": {"idmap": {"enabled": true}}
         },
         "annotations": {"org.berth.runtime.version": env!("CARGO_PKG_VERSION")}
     })
@@ -128,6 +131,16 @@ pub fn features() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn features_report_idmap_mounts_enabled() {
+        let f = features();
+        assert_eq!(f["linux"]["mountExtensions"]["idmap"]["enabled"], true);
+        let opts = f["mountOptions"].as_array().unwrap();
+        for o in ["idmap", "ridmap"] {
+            assert!(opts.iter().any(|v| v == o), "{o} missing from mountOptions");
+        }
+    }
 
     #[test]
     fn default_spec_passes_our_own_validation() {
