@@ -21,6 +21,19 @@ pub fn run(kind: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// poststart/poststop: a failing hook is only a warning (runtime-spec); the remaining
+/// hooks still run and the operation goes on.
+pub fn run_warn(kind: &str, hooks: &[Hook], state: &[u8]) {
+    for (i, h) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(h, state) {
+            eprintln!(
+                "berth-oci: warning: hooks.{kind}[{i}] ({}): {e}",
+                h.path().display()
+            );
+        }
+    }
+}
+
 fn run_one(h: &Hook, state: &[u8]) -> std::result::Result<(), String> {
     let args = h.args().clone().unwrap_or_default();
     let mut cmd = Command::new(h.path());

@@ -307,6 +307,24 @@ fn hooks_get_state_and_failures_fail_create() {
     );
     assert!(!b.root.join(&b.id).exists());
 
+    // Failing poststart/poststop hooks only warn: the run succeeds and the hooks after
+    // the failing one still run.
+    cfg["hooks"] = json!({
+        "poststart": [{"path": "/bin/false"}, hook("poststart")],
+        "poststop": [{"path": "/bin/false"}, hook("poststop")],
+    });
+    std::fs::write(b.path().join("config.json"), cfg.to_string()).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    let out = b.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("warning: hooks.poststart[0]"), "{err}");
+    assert!(err.contains("warning: hooks.poststop[0]"), "{err}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let kinds: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(kinds, ["poststart", "poststop"], "{text}");
+    assert!(!b.root.join(&b.id).exists());
+
     // A hook that outlives its timeout is killed and fails.
     cfg["hooks"] =
         json!({"prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]});

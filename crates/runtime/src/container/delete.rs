@@ -34,9 +34,7 @@ pub fn finish(c: Container) -> Result<()> {
     c.dir.remove()?;
     if let Some(h) = hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
         // Poststop failures are logged; the container is gone either way (spec).
-        if let Err(e) = hooks::run("poststop", h, &st) {
-            eprintln!("berth-oci: warning: {e}");
-        }
+        hooks::run_warn("poststop", h, &st);
     }
     Ok(())
 }

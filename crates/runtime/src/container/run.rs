@@ -58,9 +58,7 @@ pub fn run(opts: RunOpts) -> Result<i32> {
         .and_then(|h| h.poststart().as_ref())
     {
         let st = serde_json::to_vec(&created.saved.oci_state(Status::Running)).unwrap_or_default();
-        if let Err(e) = hooks::run("poststart", h, &st) {
-            eprintln!("berth-oci: warning: {e}");
-        }
+        hooks::run_warn("poststart", h, &st);
     }
     if opts.detach {
         return Ok(0);

@@ -70,9 +70,7 @@ pub fn start(c: &Container) -> Result<()> {
     {
         let st = serde_json::to_vec(&c.saved.oci_state(Status::Running)).unwrap_or_default();
         // A failing poststart hook is reported but does not stop the container (spec).
-        if let Err(e) = hooks::run("poststart", h, &st) {
-            eprintln!("berth-oci: warning: {e}");
-        }
+        hooks::run_warn("poststart", h, &st);
     }
     Ok(())
 }
