@@ -119,3 +119,77 @@ pub fn unpack_layer<R: Read>(
         tar_size: hashing.count,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A tar with one directory and one file, as a layer writer makes it.
+    fn small_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_size(0);
+        b.append_data(&mut h, "etc/", io::empty()).unwrap();
+        let body = b"berth\n";
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_size(body.len() as u64);
+        b.append_data(&mut h, "etc/hostname", &body[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    fn compress(tar: &[u8], c: Compression) -> Vec<u8> {
+        match c {
+            Compression::None => tar.to_vec(),
+            Compression::Gzip => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(tar).unwrap();
+                e.finish().unwrap()
+            }
+            Compression::Zstd => zstd::encode_all(tar, 3).unwrap(),
+        }
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("berth-unpack-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn plain_gzip_and_zstd_layers_unpack_to_the_same_tree_and_diff_id() {
+        let tar = small_tar();
+        let want = crate::digest::from_hasher(Sha256::new_with_prefix(&tar));
+        for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let blob = compress(&tar, c);
+            assert_eq!(Compression::detect(&blob), c, "magic of {c:?}");
+            let dir = scratch(&format!("{c:?}"));
+            let u = unpack_layer("sha256:test", blob.as_slice(), c, &dir).unwrap();
+            assert_eq!(u.diff_id, want, "{c:?}: diff_id is the plain tar's sha256");
+            assert_eq!(u.tar_size, tar.len() as u64, "{c:?}");
+            assert_eq!(std::fs::read(dir.join("etc/hostname")).unwrap(), b"berth\n");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_layer_compressed_otherwise_than_its_media_type_says_is_refused_naming_it() {
+        let blob = compress(&small_tar(), Compression::Zstd);
+        let dir = scratch("mismatch");
+        let err = unpack_layer("sha256:abc", blob.as_slice(), Compression::Gzip, &dir)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sha256:abc"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
