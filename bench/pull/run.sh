@@ -21,7 +21,9 @@ fi
 if [ ! -f "$IMGS/debian.oci.tar" ]; then
   OUT=$IMGS DEBIAN=1 PUSH=0 ../shared/images/make-images.sh
 fi
-rm -rf "$WORK" && mkdir -p "$WORK"
+# Deleting a previous run's tree makes new inodes slow for a minute (see below): wait it out.
+if [ -d "$WORK" ]; then rm -rf "$WORK"; sync; sleep 61; fi
+mkdir -p "$WORK"
 
 # The image: Debian minbase split into $LAYERS layers plus one on top.
 python3 bench/pull/split-layers.py "$IMGS/debian.oci.tar" "$WORK/layout" split "$LAYERS"
@@ -50,35 +52,49 @@ idx=json.load(open(d+'/index.json')); m=json.load(open(d+'/blobs/sha256/'+idx['m
 print(sum(l['size'] for l in m['layers']))")
 
 now() { date +%s.%N; }
-berth_run() {
-  rm -rf "$WORK/berth-root"
-  local t0; t0=$(now)
-  "$BERTH" --root "$WORK/berth-root" pull -q "$IMG" >/dev/null
+# Every run gets storage of its own, prepared untimed, and nothing is deleted until the
+# end: on this host's ext4, inodes freed in the last 60 s (5 min while their inode table
+# block is dirty) are skipped by the inode allocator one by one (`recently_deleted` in
+# perf), so creating ~6,400 files right after deleting the previous run's tree costs
+# seconds of system time and grows run after run. A fresh store per run is also what a
+# first pull on a new host sees. Each podman store is a `--root`/`--runroot` pair
+# initialised by `podman images` before it is timed.
+berth_run() { # $1 = run name
+  local root="$WORK/berth-$1" t0
+  "$BERTH" --root "$root" images >/dev/null
+  sync
+  t0=$(now)
+  "$BERTH" --root "$root" pull -q "$IMG" >/dev/null
   echo "$(now) - $t0" | bc
 }
 podman_run() {
-  podman rmi -f "$IMG" >/dev/null 2>&1 || true
-  local t0; t0=$(now)
-  podman pull -q --tls-verify=false "$IMG" >/dev/null
+  local p=(podman --root "$WORK/podman-$1" --runroot "$WORK/podman-run-$1") t0
+  "${p[@]}" images >/dev/null 2>&1
+  sync
+  t0=$(now)
+  "${p[@]}" pull -q --tls-verify=false "$IMG" >/dev/null
   echo "$(now) - $t0" | bc
 }
 skopeo_umoci_run() {
-  rm -rf "$WORK/oci" "$WORK/bundle"
-  local t0; t0=$(now)
-  skopeo copy -q --src-tls-verify=false "docker://$IMG" "oci:$WORK/oci:split" >/dev/null
-  umoci unpack --image "$WORK/oci:split" "$WORK/bundle" >/dev/null
+  local t0
+  sync
+  t0=$(now)
+  skopeo copy -q --src-tls-verify=false "docker://$IMG" "oci:$WORK/oci-$1:split" >/dev/null
+  umoci unpack --image "$WORK/oci-$1:split" "$WORK/bundle-$1" >/dev/null
   echo "$(now) - $t0" | bc
 }
 
 # One warm-up of each (page cache, registry), not counted.
-berth_run >/dev/null; podman_run >/dev/null; skopeo_umoci_run >/dev/null
+berth_run w >/dev/null; podman_run w >/dev/null; skopeo_umoci_run w >/dev/null
 B=(); P=(); S=()
 for i in $(seq "$RUNS"); do
-  B+=("$(berth_run)"); P+=("$(podman_run)"); S+=("$(skopeo_umoci_run)")
+  B+=("$(berth_run "$i")"); P+=("$(podman_run "$i")"); S+=("$(skopeo_umoci_run "$i")")
   echo "run $i: berth ${B[-1]}s  podman ${P[-1]}s  skopeo+umoci ${S[-1]}s"
 done
-podman rmi -f "$IMG" >/dev/null 2>&1 || true
-rm -rf "$WORK/berth-root" "$WORK/oci" "$WORK/bundle"
+# podman's overlay storage leaves mounts; let it clean up its own stores.
+for i in w $(seq "$RUNS"); do
+  podman --root "$WORK/podman-$i" --runroot "$WORK/podman-run-$i" system reset -f >/dev/null 2>&1 || true
+done
 
 python3 - "$UNPACKED" "$COMPRESSED" "${B[*]}" "${P[*]}" "${S[*]}" <<'PY'
 import statistics, sys
