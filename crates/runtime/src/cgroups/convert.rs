@@ -5,10 +5,63 @@ use super::error::CgroupError;
 /// cpu.shares (2..=262144) to cpu.weight (1..=10000) with the log-quadratic mapping
 /// runc (>= 1.3.2) and crun (>= 1.23) use, which keeps the defaults aligned:
 /// 2 -> 1, 1024 -> 100, 262144 -> 10000 (rounded up).
+///
+/// Computed without libm (`f64::log2`/`powf` are libm calls): this was the runtime's only
+/// use of libm, and a dynamically loaded libm.so costs every `berth-oci` process ~300 KiB
+/// of resident pages (the loader resolves its IFUNCs at startup). A unit test checks that
+/// the result equals the libm formula for every input.
 pub fn shares_to_weight(shares: u64) -> u64 {
-    let l = (shares.clamp(2, 262_144) as f64).log2();
+    let l = log2(shares.clamp(2, 262_144) as f64);
     let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
-    (10f64.powf(exponent).ceil() as u64).clamp(1, 10_000)
+    (ceil(exp10(exponent)) as u64).clamp(1, 10_000)
+}
+
+/// log2 of a finite x >= 1: x = 2^e * m with m in [sqrt(1/2), sqrt(2)), then
+/// ln(m) = 2 * atanh(s), s = (m - 1) / (m + 1), |s| < 0.172 (the series converges fast).
+fn log2(x: f64) -> f64 {
+    let bits = x.to_bits();
+    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut m = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
+    if m > std::f64::consts::SQRT_2 {
+        m /= 2.0;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let mut term = s;
+    let mut sum = 0.0;
+    for k in 0..16 {
+        sum += term / f64::from(2 * k + 1);
+        term *= s2;
+    }
+    e as f64 + 2.0 * sum * std::f64::consts::LOG2_E
+}
+
+/// 10^y for |y| < 1000: 2^n * e^(f * ln 2) with y * log2(10) = n + f, f in [0, 1).
+fn exp10(y: f64) -> f64 {
+    let t = y * std::f64::consts::LOG2_10;
+    let mut n = t as i64;
+    if n as f64 > t {
+        n -= 1;
+    }
+    let r = (t - n as f64) * std::f64::consts::LN_2;
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for k in 1..24 {
+        term *= r / f64::from(k);
+        sum += term;
+    }
+    sum * f64::from_bits(((1023 + n) as u64) << 52)
+}
+
+/// ceil for 0 <= x < 2^52 (enough for a weight).
+fn ceil(x: f64) -> f64 {
+    let t = x as u64 as f64;
+    if t < x {
+        t + 1.0
+    } else {
+        t
+    }
 }
 
 /// blkio.weight (10..=1000) to io.weight (1..=10000), linear: 10 -> 1, 1000 -> 10000.
@@ -130,6 +183,18 @@ pub fn io_max_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_to_weight_matches_libm_for_every_input() {
+        let libm = |shares: u64| {
+            let l = (shares.clamp(2, 262_144) as f64).log2();
+            let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+            (10f64.powf(exponent).ceil() as u64).clamp(1, 10_000)
+        };
+        for shares in 0..=300_000 {
+            assert_eq!(shares_to_weight(shares), libm(shares), "shares {shares}");
+        }
+    }
 
     #[test]
     fn conversions() {
