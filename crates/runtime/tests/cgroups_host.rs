@@ -603,8 +603,9 @@ fn cgroups_relative_path_nests_under_our_own_cgroup_and_state_round_trips() {
     assert_eq!(again.hierarchy_dirs(), cg.0.hierarchy_dirs());
     let mut child = Gated::spawn("sleep 30");
     again.add_task(child.pid()).unwrap();
-    child.go();
+    // Checked before `go`: after it the shell may already have forked `sleep` (2 pids).
     assert_eq!(cg.0.pids().unwrap(), vec![child.pid()]);
+    child.go();
     again.kill_all(libc::SIGKILL).unwrap();
     let _ = child.finish();
     again.destroy().unwrap();
