@@ -373,8 +373,14 @@ fn network_connect_disconnect_persist_across_starts() {
     assert_eq!(subnets(&env, &c), ["10.231.61", "10.231.62"]);
     // disconnect while stopped is recorded too: the next start joins only b.
     env.ok(&["stop", "-t", "0", &c]);
-    let nets = env.inspect(&c, "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}");
-    assert!(nets.contains(&a) && nets.contains(&b), "stopped: still configured: {nets}");
+    let nets = env.inspect(
+        &c,
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+    );
+    assert!(
+        nets.contains(&a) && nets.contains(&b),
+        "stopped: still configured: {nets}"
+    );
     env.ok(&["network", "disconnect", &a, &c]);
     env.ok(&["start", &c]);
     assert_eq!(subnets(&env, &c), ["10.231.62"]);
