@@ -123,6 +123,7 @@ pub fn unpack_layer<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_testutil::TempDir;
     use std::io::Write;
 
     /// A tar with one directory and one file, as a layer writer makes it.
@@ -159,13 +160,6 @@ mod tests {
         }
     }
 
-    fn scratch(name: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("berth-unpack-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
     #[test]
     fn plain_gzip_and_zstd_layers_unpack_to_the_same_tree_and_diff_id() {
         let tar = small_tar();
@@ -173,23 +167,22 @@ mod tests {
         for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
             let blob = compress(&tar, c);
             assert_eq!(Compression::detect(&blob), c, "magic of {c:?}");
-            let dir = scratch(&format!("{c:?}"));
-            let u = unpack_layer("sha256:test", blob.as_slice(), c, &dir).unwrap();
+            let tmp = TempDir::new("berth-unpack").unwrap();
+            let dir = tmp.path();
+            let u = unpack_layer("sha256:test", blob.as_slice(), c, dir).unwrap();
             assert_eq!(u.diff_id, want, "{c:?}: diff_id is the plain tar's sha256");
             assert_eq!(u.tar_size, tar.len() as u64, "{c:?}");
             assert_eq!(std::fs::read(dir.join("etc/hostname")).unwrap(), b"berth\n");
-            std::fs::remove_dir_all(&dir).unwrap();
         }
     }
 
     #[test]
     fn a_layer_compressed_otherwise_than_its_media_type_says_is_refused_naming_it() {
         let blob = compress(&small_tar(), Compression::Zstd);
-        let dir = scratch("mismatch");
-        let err = unpack_layer("sha256:abc", blob.as_slice(), Compression::Gzip, &dir)
+        let tmp = TempDir::new("berth-unpack").unwrap();
+        let err = unpack_layer("sha256:abc", blob.as_slice(), Compression::Gzip, tmp.path())
             .unwrap_err()
             .to_string();
         assert!(err.contains("sha256:abc"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
