@@ -38,7 +38,18 @@ http: {addr: 127.0.0.1:$PORT}
 YML
 docker-registry serve "$WORK/registry.yml" > "$WORK/registry.log" 2>&1 &
 REG_PID=$!
-trap 'kill $REG_PID 2>/dev/null; wait $REG_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+# podman's overlay storage keeps a mount per store: let podman reset its own stores
+# (also when a run fails) before the tree goes.
+cleanup() {
+  for r in "$WORK"/podman-run-*; do
+    [ -d "$r" ] || continue
+    podman --root "$WORK/podman-${r##*/podman-run-}" --runroot "$r" system reset -f >/dev/null 2>&1 || true
+  done
+  # A killed registry makes `wait` fail, and set -e holds in the trap too.
+  kill $REG_PID 2>/dev/null || true; wait $REG_PID 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
 IMG=127.0.0.1:$PORT/bench/debian:split
 skopeo copy -q --dest-tls-verify=false "oci:$WORK/layout:split" "docker://$IMG"
@@ -91,11 +102,6 @@ for i in $(seq "$RUNS"); do
   B+=("$(berth_run "$i")"); P+=("$(podman_run "$i")"); S+=("$(skopeo_umoci_run "$i")")
   echo "run $i: berth ${B[-1]}s  podman ${P[-1]}s  skopeo+umoci ${S[-1]}s"
 done
-# podman's overlay storage leaves mounts; let it clean up its own stores.
-for i in w $(seq "$RUNS"); do
-  podman --root "$WORK/podman-$i" --runroot "$WORK/podman-run-$i" system reset -f >/dev/null 2>&1 || true
-done
-
 python3 - "$UNPACKED" "$COMPRESSED" "${B[*]}" "${P[*]}" "${S[*]}" <<'PY'
 import statistics, sys
 unpacked, compressed = int(sys.argv[1]), int(sys.argv[2])
