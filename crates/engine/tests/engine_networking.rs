@@ -12,7 +12,13 @@ fn published_port_and_dns_on_a_user_network() {
     let Some(env) = Env::new() else { return };
     let net = unique_name("bnet");
     let web = unique_name("web");
-    env.ok(&["network", "create", &net]);
+    env.ok(&[
+        "network",
+        "create",
+        "-o",
+        "com.berth.network.firewall=iptables",
+        &net,
+    ]);
     env.ok(&[
         "run",
         "-d",
