@@ -221,8 +221,71 @@ fn check_value(v: &Value) -> Result<()> {
                 return Err(bad("hostname", "set, but there is no new uts namespace"));
             }
         }
+        if let Some(offsets) = linux.get("timeOffsets") {
+            check_time_offsets(linux, offsets)?;
+        }
     }
     Ok(())
+}
+
+/// linux.timeOffsets: known clocks, nanosecs below a second, and a new time namespace to
+/// put them on (offsets cannot be changed on an existing one, as runc also refuses).
+fn check_time_offsets(linux: &Value, offsets: &Value) -> Result<()> {
+    let map = match offsets {
+        Value::Null => return Ok(()),
+        Value::Object(m) => m,
+        _ => return Err(bad("linux.timeOffsets", "must be an object")),
+    };
+    for (clock, o) in map {
+        let field = format!("linux.timeOffsets.{clock}");
+        if !crate::namespaces::TIME_CLOCKS.contains(&clock.as_str()) {
+            return Err(bad(
+                &field,
+                format!("unknown clock {clock:?} (a time namespace offsets \"monotonic\" and \"boottime\")"),
+            ));
+        }
+        if !o.is_object() {
+            return Err(bad(&field, "must be an object {\"secs\", \"nanosecs\"}"));
+        }
+        if let Some(n) = o.get("nanosecs").and_then(Value::as_u64) {
+            if n >= 1_000_000_000 {
+                return Err(bad(
+                    &format!("{field}.nanosecs"),
+                    format!("{n} is not below 1000000000 (whole seconds go in secs)"),
+                ));
+            }
+        }
+    }
+    if map.is_empty() {
+        return Ok(());
+    }
+    let time_ns = linux
+        .get("namespaces")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .find(|(_, n)| n.get("type").and_then(Value::as_str) == Some("time"));
+    match time_ns {
+        None => Err(bad(
+            "linux.timeOffsets",
+            "set, but linux.namespaces has no time namespace (add {\"type\": \"time\"})",
+        )),
+        Some((i, n))
+            if n.get("path")
+                .and_then(Value::as_str)
+                .is_some_and(|p| !p.is_empty()) =>
+        {
+            Err(bad(
+                "linux.timeOffsets",
+                format!(
+                    "set, but the time namespace is joined by path (linux.namespaces[{i}].path); \
+                     offsets can only be given to a new time namespace"
+                ),
+            ))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 /// Absolute root filesystem path of a loaded spec.
@@ -283,6 +346,80 @@ mod tests {
         let mut v = base();
         v["linux"]["namespaces"] = json!([{"type":"user"}]);
         assert!(err(v).contains("linux.uidMappings"));
+    }
+
+    fn with_time(ns_path: Option<&str>, offsets: Value) -> Value {
+        let mut v = base();
+        let ns = match ns_path {
+            Some(p) => json!({"type": "time", "path": p}),
+            None => json!({"type": "time"}),
+        };
+        v["linux"]["namespaces"].as_array_mut().unwrap().push(ns);
+        v["linux"]["timeOffsets"] = offsets;
+        v
+    }
+
+    #[test]
+    fn time_offsets_need_a_new_time_namespace() {
+        let offsets = json!({"monotonic": {"secs": 86400, "nanosecs": 0}});
+        let mut v = base();
+        v["linux"]["timeOffsets"] = offsets.clone();
+        let e = err(v.clone());
+        assert!(
+            e.starts_with("invalid config.json: linux.timeOffsets: set, but linux.namespaces has no time namespace"),
+            "{e}"
+        );
+        // No namespaces at all is the same.
+        v["linux"].as_object_mut().unwrap().remove("namespaces");
+        assert!(err(v).contains("linux.timeOffsets: set, but"));
+        // An existing namespace's offsets cannot be changed.
+        let e = err(with_time(Some("/proc/1/ns/time"), offsets.clone()));
+        assert!(
+            e.contains("linux.timeOffsets") && e.contains("linux.namespaces[2].path"),
+            "{e}"
+        );
+        check_value(&with_time(None, offsets)).unwrap();
+        // Empty or null offsets ask for nothing: fine without a time namespace, and
+        // with a joined one.
+        for empty in [json!({}), Value::Null] {
+            let mut v = base();
+            v["linux"]["timeOffsets"] = empty.clone();
+            check_value(&v).unwrap();
+            check_value(&with_time(Some("/proc/1/ns/time"), empty)).unwrap();
+        }
+    }
+
+    #[test]
+    fn time_offsets_unknown_clock_and_bad_values_named() {
+        let e = err(with_time(
+            None,
+            json!({"monotonic": {"secs": 1}, "realtime": {"secs": 5}}),
+        ));
+        assert!(
+            e.contains("linux.timeOffsets.realtime: unknown clock \"realtime\""),
+            "{e}"
+        );
+        // The clock name is checked before the namespace.
+        let mut v = base();
+        v["linux"]["timeOffsets"] = json!({"tai": {"secs": 1}});
+        assert!(err(v).contains("linux.timeOffsets.tai: unknown clock"));
+        let e = err(with_time(
+            None,
+            json!({"boottime": {"secs": 1, "nanosecs": 1_000_000_000u64}}),
+        ));
+        assert!(e.contains("linux.timeOffsets.boottime.nanosecs"), "{e}");
+        let e = err(with_time(None, json!({"boottime": 5})));
+        assert!(
+            e.contains("linux.timeOffsets.boottime: must be an object"),
+            "{e}"
+        );
+        let e = err(with_time(None, json!([1])));
+        assert!(e.contains("linux.timeOffsets: must be an object"), "{e}");
+        check_value(&with_time(
+            None,
+            json!({"boottime": {"secs": -5, "nanosecs": 999_999_999}, "monotonic": {}}),
+        ))
+        .unwrap();
     }
 
     #[test]

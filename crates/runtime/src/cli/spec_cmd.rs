@@ -143,6 +143,14 @@ mod tests {
     }
 
     #[test]
+    fn features_list_the_time_namespace() {
+        // linux.timeOffsets has no features entry of its own; "time" here covers it.
+        let f = features();
+        let nss = f["linux"]["namespaces"].as_array().unwrap();
+        assert!(nss.iter().any(|n| n == "time"), "{nss:?}");
+    }
+
+    #[test]
     fn default_spec_passes_our_own_validation() {
         let dir = std::env::temp_dir().join(format!("berth-spec-test-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("rootfs")).unwrap();

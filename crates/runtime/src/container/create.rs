@@ -16,7 +16,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::{idmap, init, ContainerCgroup};
 use crate::error::{msg, Context, Error, Result};
-use crate::namespaces::Plan;
+use crate::namespaces::{self, Plan};
 use crate::seccomp::SeccompFilter;
 use crate::state::{self, ContainerDir, Saved, Status};
 use crate::sync::{self, tag};
@@ -214,8 +214,8 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     let mut self_joined = false;
     let pid = if plan.single_clone() {
         // The cgroup namespace is made by the init once it sits in its cgroup, so that
-        // cgroup is the namespace's root.
-        let flags = plan.new_flags & !libc::CLONE_NEWCGROUP;
+        // cgroup is the namespace's root; the time namespace too, to set its offsets.
+        let flags = plan.new_flags & !namespaces::MADE_BY_INIT;
         let fast_args = InitArgs {
             self_join: Some(&v1_tasks),
             ..args

@@ -18,7 +18,7 @@ use crate::rootfs::{self, RootfsParams};
 use crate::seccomp::SeccompFilter;
 use crate::state::Status;
 use crate::sync::{self, tag};
-use crate::{console, hooks, sys};
+use crate::{console, hooks, namespaces, sys};
 
 /// Set once READY went out: the runtime may be gone, so errors also go to our stderr.
 static READY_SENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -46,7 +46,7 @@ pub(super) fn intermediate(a: &InitArgs<'_>) -> ! {
     let sock = a.sync.as_fd();
     let r = (|| -> Result<()> {
         a.plan.enter_joined(true)?;
-        let mut flags = a.plan.new_flags & !(libc::CLONE_NEWPID | libc::CLONE_NEWCGROUP);
+        let mut flags = a.plan.new_flags & !(libc::CLONE_NEWPID | namespaces::MADE_BY_INIT);
         if flags & libc::CLONE_NEWUSER != 0 {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
                 .ctx("create user namespace")?;
@@ -104,6 +104,11 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
     }
     // The state-dir lock belongs to the runtime command, not to the container.
     let _ = nix::unistd::close(a.lock_fd);
+    // Before set_dumpable(false) (see open_timens_offsets).
+    let timens_offsets = match &a.plan.time_offsets {
+        Some(_) => Some(namespaces::open_timens_offsets()?),
+        None => None,
+    };
     // Not dumpable until execve: container processes cannot ptrace us or open our
     // /proc/<pid>/exe or fds (CVE-2019-5736 class); execve resets this.
     nix::sys::prctl::set_dumpable(false).ctx("prctl(PR_SET_DUMPABLE)")?;
@@ -126,6 +131,12 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .ctx("create cgroup namespace")?;
     }
+    if a.plan.has_new(LinuxNamespaceType::Time) {
+        // After the user namespace is made or joined, so it owns the time namespace;
+        // while the host /proc is still reachable.
+        namespaces::enter_new_time(a.plan.time_offsets.as_deref(), timens_offsets.as_ref())?;
+    }
+    drop(timens_offsets);
     let spec = a.spec;
     let process: &Process = spec
         .process()
