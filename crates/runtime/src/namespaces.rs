@@ -119,6 +119,20 @@ impl Plan {
         Ok(plan)
     }
 
+    /// CLONE_NEW* flags of the new namespaces the init makes itself: [`MADE_BY_INIT`],
+    /// and in a new or joined user namespace also the IPC namespace, made once the init
+    /// is the user namespace's root (see `process::user::become_userns_root`): its
+    /// mqueue filesystem exists from the namespace's creation on, with a root directory
+    /// owned by the creator, which must be an id the user namespace maps (runc likewise
+    /// unshares the other namespaces after setresuid(0)).
+    pub fn made_by_init(&self) -> libc::c_int {
+        let mut f = MADE_BY_INIT;
+        if self.has_new(LinuxNamespaceType::User) || self.joins(LinuxNamespaceType::User) {
+            f |= libc::CLONE_NEWIPC;
+        }
+        self.new_flags & f
+    }
+
     pub fn has_new(&self, t: LinuxNamespaceType) -> bool {
         self.new_flags & flag(t) != 0
     }

@@ -4,11 +4,10 @@
 
 mod lifecycle_support;
 
-use std::io::IoSliceMut;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 
-use lifecycle_support::{skip_unless_root, stderr, stdout, Bundle};
+use lifecycle_support::{recv_fd, skip_unless_root, stderr, stdout, Bundle};
 use serde_json::json;
 
 #[test]
@@ -195,28 +194,6 @@ fn exec_joins_the_container_and_returns_status() {
     assert_eq!(pids, vec![b.state()["pid"].as_i64().unwrap() as i32]);
     let out = b.oci(&["delete", "--force", &b.id]);
     assert!(out.status.success(), "{}", stderr(&out));
-}
-
-/// Receives the pty master that berth-oci sends to --console-socket (SCM_RIGHTS).
-fn recv_fd(l: &UnixListener) -> OwnedFd {
-    let (s, _) = l.accept().unwrap();
-    let mut buf = [0u8; 256];
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = nix::sys::socket::recvmsg::<()>(
-        s.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        nix::sys::socket::MsgFlags::empty(),
-    )
-    .unwrap();
-    for c in msg.cmsgs().unwrap() {
-        if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: the kernel just installed this fd for us.
-            return unsafe { OwnedFd::from_raw_fd(fds[0]) };
-        }
-    }
-    panic!("no fd received on the console socket");
 }
 
 #[test]

@@ -572,6 +572,7 @@ fn no_pivot_chroots_into_the_rootfs() {
             in_user_ns: false,
             new_cgroup_ns: false,
             cgroup_dirs: Vec::new(),
+            bind_sources: Vec::new(),
         };
         berth_runtime::rootfs::prepare(&p).map_err(|e| e.to_string())?;
         let host_sys = nix::fcntl::open(

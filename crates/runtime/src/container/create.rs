@@ -16,7 +16,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::{idmap, init, ContainerCgroup};
 use crate::error::{msg, Context, Error, Result};
-use crate::namespaces::{self, Plan};
+use crate::namespaces::Plan;
 use crate::seccomp::SeccompFilter;
 use crate::state::{self, ContainerDir, Saved, Status};
 use crate::sync::{self, tag};
@@ -214,8 +214,9 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     let mut self_joined = false;
     let pid = if plan.single_clone() {
         // The cgroup namespace is made by the init once it sits in its cgroup, so that
-        // cgroup is the namespace's root; the time namespace too, to set its offsets.
-        let flags = plan.new_flags & !namespaces::MADE_BY_INIT;
+        // cgroup is the namespace's root; the time namespace too, to set its offsets;
+        // in a user namespace the IPC one as well (see Plan::made_by_init).
+        let flags = plan.new_flags & !plan.made_by_init();
         let fast_args = InitArgs {
             self_join: Some(&v1_tasks),
             ..args
@@ -268,6 +269,16 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     };
     drop(child_sock);
     drop(console);
+    if fifo.is_some()
+        && (plan.has_new(LinuxNamespaceType::User) || plan.joins(LinuxNamespaceType::User))
+    {
+        // The init reopens exec.fifo as its user namespace's root (see
+        // process::user::become_userns_root), which has no access to host root's 0600
+        // file; runc hands it to that root the same way.
+        let (uid, gid) = idmap::root_of(pid)?;
+        std::os::unix::fs::chown(dir.fifo_path(), uid, gid)
+            .ctx("chown exec.fifo to the container's root")?;
+    }
 
     drop(unified_fd);
     if !self_joined {

@@ -318,6 +318,13 @@ fn exec_child(
     if sync::recv(sock)?.tag != tag::GO {
         return Err(msg("runtime went away"));
     }
+    // Before becoming the namespace's root: our /proc/self files belong to host root.
+    process::limits::apply_oom_score_adj(process)?;
+    if join & libc::CLONE_NEWUSER != 0 {
+        // As the init does: the cwd lookup, the pty and anything else until the switch
+        // to process.user happen as the container's root, which the namespace maps.
+        process::user::become_userns_root(!setgroups_denied)?;
+    }
     enter_cwd(process.cwd())?;
     if process.terminal().unwrap_or(false) {
         if let Some(c) = console_sock {
@@ -328,7 +335,6 @@ fn exec_child(
         }
     }
     process::limits::apply_rlimits(process)?;
-    process::limits::apply_oom_score_adj(process)?;
     process::limits::apply_io_priority(process)?;
     process::limits::apply_scheduler(process)?;
     process::limits::apply_lsm(process)?;

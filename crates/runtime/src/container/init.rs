@@ -46,7 +46,7 @@ pub(super) fn intermediate(a: &InitArgs<'_>) -> ! {
     let sock = a.sync.as_fd();
     let r = (|| -> Result<()> {
         a.plan.enter_joined(true)?;
-        let mut flags = a.plan.new_flags & !(libc::CLONE_NEWPID | namespaces::MADE_BY_INIT);
+        let mut flags = a.plan.new_flags & !(libc::CLONE_NEWPID | a.plan.made_by_init());
         if flags & libc::CLONE_NEWUSER != 0 {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
                 .ctx("create user namespace")?;
@@ -126,6 +126,38 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
     if !a.namespaces_entered {
         a.plan.enter_joined(false)?;
     }
+    let spec = a.spec;
+    let process: &Process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| msg("process: missing"))?;
+    let in_user_ns =
+        a.plan.has_new(LinuxNamespaceType::User) || a.plan.joins(LinuxNamespaceType::User);
+    // Still with the runtime's credentials: a non-dumpable process's /proc/self files
+    // belong to host root, which the namespace's root is not (see become_userns_root).
+    process::limits::apply_oom_score_adj(process)?;
+    // Likewise the bind mount sources, while our credentials may still pass directories
+    // that the namespace's root may not (see rootfs::open_bind_sources).
+    let bind_sources = if in_user_ns {
+        rootfs::open_bind_sources(spec, a.bundle)
+    } else {
+        Vec::new()
+    };
+    if in_user_ns {
+        // The maps are written (GO above) or the namespace was joined: from here on
+        // everything is created as the container's root, which the namespace maps.
+        let setgroups_allowed =
+            std::fs::read_to_string("/proc/self/setgroups").map_or(true, |s| s.trim() != "deny");
+        process::user::become_userns_root(setgroups_allowed)?;
+        if wait_for_start {
+            // The credential change cleared it.
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+        }
+    }
+    if a.plan.made_by_init() & libc::CLONE_NEWIPC != 0 {
+        // As the user namespace's root (see Plan::made_by_init).
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWIPC).ctx("create ipc namespace")?;
+    }
     if a.plan.has_new(LinuxNamespaceType::Cgroup) {
         // Now that the runtime placed us in our cgroup, it becomes the namespace root.
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
@@ -137,15 +169,8 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
         namespaces::enter_new_time(a.plan.time_offsets.as_deref(), timens_offsets.as_ref())?;
     }
     drop(timens_offsets);
-    let spec = a.spec;
-    let process: &Process = spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| msg("process: missing"))?;
     let linux = spec.linux().as_ref();
 
-    let in_user_ns =
-        a.plan.has_new(LinuxNamespaceType::User) || a.plan.joins(LinuxNamespaceType::User);
     rootfs::prepare(&RootfsParams {
         spec,
         rootfs: a.rootfs,
@@ -153,6 +178,7 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
         in_user_ns,
         new_cgroup_ns: a.plan.has_new(LinuxNamespaceType::Cgroup),
         cgroup_dirs: a.cgroup_dirs.to_vec(),
+        bind_sources,
     })?;
 
     if a.plan.has_new(LinuxNamespaceType::Uts) {
@@ -221,7 +247,6 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
         }
     }
 
-    process::limits::apply_oom_score_adj(process)?;
     process::limits::apply_rlimits(process)?;
     process::limits::apply_io_priority(process)?;
     process::limits::apply_scheduler(process)?;

@@ -27,6 +27,7 @@ use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{umask, Mode};
 
 pub use finalize::finalize;
+pub use mounts::open_bind_sources;
 
 /// What [`prepare`] needs besides the spec.
 pub struct RootfsParams<'a> {
@@ -42,6 +43,9 @@ pub struct RootfsParams<'a> {
     /// (v1 hierarchy name like "memory", "cpu,cpuacct" or "name=systemd", or "" for the
     /// cgroup2 unified tree; host directory of this container's cgroup there).
     pub cgroup_dirs: Vec<(String, std::path::PathBuf)>,
+    /// Bind mount sources opened ahead (see [`open_bind_sources`]), by `mounts[]` index;
+    /// empty, or None for an entry, means the source is looked up by path when mounted.
+    pub bind_sources: Vec<Option<std::os::fd::OwnedFd>>,
 }
 
 #[derive(thiserror::Error, Debug)]
@@ -142,7 +146,19 @@ pub fn prepare(p: &RootfsParams) -> Result<(), RootfsError> {
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     )
-    .map_err(sys_err("bind rootfs onto itself", p.rootfs))?;
+    .map_err(|e| match e {
+        // We are the user namespace's root by now: it has no say over directories owned
+        // by ids the namespace does not map (see process::user::become_userns_root).
+        Errno::EACCES if p.in_user_ns => RootfsError::Config {
+            field: "root.path",
+            reason: format!(
+                "{}: {e}: the user namespace's root (linux.uidMappings/gidMappings) \
+                 must be able to search every directory above the root filesystem",
+                p.rootfs.display()
+            ),
+        },
+        e => sys_err("bind rootfs onto itself", p.rootfs)(e),
+    })?;
     // Opened after the self-bind so that every mount lands in the tree that gets pivoted.
     let root = in_root::InRoot::open(p.rootfs).map_err(sys_err("open rootfs", p.rootfs))?;
     mounts::mount_all(&root, p)?;

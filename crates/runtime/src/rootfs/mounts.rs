@@ -3,7 +3,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
@@ -58,7 +58,8 @@ pub(crate) fn mount_all(root: &InRoot, p: &RootfsParams) -> Result<(), RootfsErr
         return Ok(());
     };
     for (index, m) in mounts.iter().enumerate() {
-        mount_one(root, p, m).map_err(|Fail(reason)| RootfsError::Mount {
+        let opened = p.bind_sources.get(index).and_then(Option::as_ref);
+        mount_one(root, p, m, opened).map_err(|Fail(reason)| RootfsError::Mount {
             index,
             destination: m.destination().display().to_string(),
             reason,
@@ -67,7 +68,52 @@ pub(crate) fn mount_all(root: &InRoot, p: &RootfsParams) -> Result<(), RootfsErr
     Ok(())
 }
 
-fn mount_one(root: &InRoot, p: &RootfsParams, m: &Mount) -> Result<(), Fail> {
+/// The host path a bind mount entry takes its source from (relative to the bundle), or
+/// None for other mounts and for a bind without a source.
+fn bind_source(bundle: &Path, m: &Mount) -> Option<PathBuf> {
+    let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    if !(opts.is_bind() || m.typ().as_deref() == Some("bind")) {
+        return None;
+    }
+    let source = m.source().as_deref()?;
+    Some(if source.is_absolute() {
+        source.to_path_buf()
+    } else {
+        bundle.join(source)
+    })
+}
+
+/// Opens (O_PATH) the source of every bind mount in `spec`, by `mounts[]` index, for a
+/// container init that is about to become its user namespace's root. That root is
+/// denied search permission in directories owned by ids the namespace does not map
+/// (capabilities do not override their modes), e.g. a root-owned 0700 parent of a
+/// volume, which the init can still pass while it has the runtime's credentials. The
+/// mounts then go through /proc/self/fd/N, as crun does with sources it opens on the
+/// host. A source that cannot be opened now is left to the lookup at mount time (and
+/// its error message).
+pub fn open_bind_sources(spec: &oci_spec::runtime::Spec, bundle: &Path) -> Vec<Option<OwnedFd>> {
+    spec.mounts()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            let source = bind_source(bundle, m)?;
+            nix::fcntl::open(
+                &source,
+                nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+        })
+        .collect()
+}
+
+fn mount_one(
+    root: &InRoot,
+    p: &RootfsParams,
+    m: &Mount,
+    opened: Option<&OwnedFd>,
+) -> Result<(), Fail> {
     let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
     let dest = clean(m.destination());
     let typ = m.typ().as_deref().unwrap_or("");
@@ -79,16 +125,13 @@ fn mount_one(root: &InRoot, p: &RootfsParams, m: &Mount) -> Result<(), Fail> {
         None
     };
     if is_bind {
-        let source = m
-            .source()
-            .as_deref()
-            .ok_or_else(|| Fail("bind mount without a source".into()))?;
-        let source = if source.is_absolute() {
-            source.to_path_buf()
-        } else {
-            p.bundle.join(source)
+        let source =
+            bind_source(p.bundle, m).ok_or_else(|| Fail("bind mount without a source".into()))?;
+        let source = Source {
+            path: &source,
+            opened: opened.map(|f| f.as_fd()),
         };
-        return bind(root, &dest, &source, &opts, userns.as_ref());
+        return bind(root, &dest, source, &opts, userns.as_ref());
     }
     match typ {
         "cgroup" | "cgroup2" => return cgroup(root, p, &dest, typ, &opts),
@@ -126,6 +169,17 @@ fn mount_one(root: &InRoot, p: &RootfsParams, m: &Mount) -> Result<(), Fail> {
         }
         Err(Errno::EPERM) if p.in_user_ns && typ == "mqueue" => {
             return host_rbind(root, &dest, Path::new("/dev/mqueue"), &opts)
+        }
+        // devpts refers its gid= to the caller's user namespace, which must map it.
+        Err(Errno::EINVAL) if p.in_user_ns && typ == "devpts" => {
+            return Err(match option_value(&opts.data, "gid") {
+                Some(gid) => Fail(format!(
+                    "mount: {}: gid={gid} is not mapped in the container's user namespace \
+                     (linux.gidMappings); map it or drop the gid= option",
+                    Errno::EINVAL
+                )),
+                None => Fail::from(("mount", Errno::EINVAL)),
+            })
         }
         Err(e) => return Err(Fail::from(("mount", e))),
     }
@@ -225,18 +279,42 @@ fn idmap_userns(p: &RootfsParams, m: &Mount, is_bind: bool) -> Result<OwnedFd, F
     idmap::userns_with(uid, gid).map_err(Fail)
 }
 
+/// The value of `key=` in comma-separated filesystem options.
+fn option_value<'a>(data: &'a str, key: &str) -> Option<&'a str> {
+    data.split(',')
+        .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// A bind mount's source: its host path (for messages, and for the lookup when it was
+/// not opened ahead) and the fd [`open_bind_sources`] got for it.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    path: &'a Path,
+    opened: Option<BorrowedFd<'a>>,
+}
+
+impl Source<'_> {
+    /// The path the mount syscalls are given: the fd's magic link when opened ahead.
+    fn sys_path(&self) -> PathBuf {
+        match self.opened {
+            Some(fd) => PathBuf::from(proc_fd_path(fd)),
+            None => self.path.to_path_buf(),
+        }
+    }
+}
+
 fn bind(
     root: &InRoot,
     dest: &Path,
-    source: &Path,
+    source: Source,
     opts: &MountOptions,
     userns: Option<&OwnedFd>,
 ) -> Result<(), Fail> {
     let target = match root.resolve(dest) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => {
-            let meta = std::fs::metadata(source)
-                .map_err(|e| Fail(format!("source {}: {e}", source.display())))?;
+            let meta = std::fs::metadata(source.sys_path())
+                .map_err(|e| Fail(format!("source {}: {e}", source.path.display())))?;
             if meta.is_dir() {
                 root.mkdir_missing(dest).ctx("create mount point")?
             } else {
@@ -252,11 +330,14 @@ fn bind(
 /// Clones `source` (recursively for rbind), applies the options' attributes to the clone
 /// before it becomes visible, then attaches it on `target`.
 fn bind_onto(
-    source: &Path,
+    source: Source,
     target: Target,
     opts: &MountOptions,
     userns: Option<&OwnedFd>,
 ) -> Result<(), Fail> {
+    let shown = source.path;
+    let source = source.sys_path();
+    let source = source.as_path();
     let attr = opts.bind_attr();
     let rec = opts.is_recursive_bind();
     if attr.is_empty()
@@ -276,7 +357,7 @@ fn bind_onto(
             flags,
             None::<&str>,
         )
-        .map_err(|e| Fail(format!("bind {}: {e}", source.display())));
+        .map_err(|e| Fail(format!("bind {}: {e}", shown.display())));
     }
     let src = CString::new(source.as_os_str().as_bytes())
         .map_err(|_| Fail("source contains a NUL byte".into()))?;
@@ -285,7 +366,7 @@ fn bind_onto(
         tree_flags |= libc::AT_RECURSIVE as u32;
     }
     let tree = open_tree(None, &src, tree_flags)
-        .map_err(|e| Fail(format!("open_tree {}: {e}", source.display())))?;
+        .map_err(|e| Fail(format!("open_tree {}: {e}", shown.display())))?;
     if let Some(ns) = userns {
         idmap::apply(&tree, ns, opts.idmap_recursive).ctx("idmap the mount")?;
     }
@@ -306,7 +387,11 @@ fn host_rbind(root: &InRoot, dest: &Path, host: &Path, opts: &MountOptions) -> R
     };
     o.propagation = opts.propagation.clone();
     o.recursive = opts.recursive;
-    bind_onto(host, Target::fd(target.as_fd()), &o, None)
+    let source = Source {
+        path: host,
+        opened: None,
+    };
+    bind_onto(source, Target::fd(target.as_fd()), &o, None)
 }
 
 /// cgroup / cgroup2 mounts. On a v1 or hybrid host: a tmpfs with one entry per
@@ -416,7 +501,11 @@ fn bind_cgroup(dir: &Path, target: Target, flags: MsFlags) -> Result<(), Fail> {
         flags: flags | MsFlags::MS_BIND,
         ..Default::default()
     };
-    bind_onto(dir, target, &o, None)
+    let source = Source {
+        path: dir,
+        opened: None,
+    };
+    bind_onto(source, target, &o, None)
 }
 
 #[cfg(test)]
@@ -430,6 +519,17 @@ mod tests {
             .map(str::to_owned)
             .collect();
         check_proc_dest(&clean(Path::new(dest)), typ, &options::parse(&o)).is_ok()
+    }
+
+    #[test]
+    fn option_values() {
+        assert_eq!(
+            option_value("newinstance,gid=5,mode=0620", "gid"),
+            Some("5")
+        );
+        assert_eq!(option_value("newinstance,mode=0620", "gid"), None);
+        assert_eq!(option_value("xgid=5", "gid"), None);
+        assert_eq!(option_value("", "gid"), None);
     }
 
     #[test]

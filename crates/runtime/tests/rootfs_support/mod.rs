@@ -124,6 +124,7 @@ pub fn setup_with(
         in_user_ns,
         new_cgroup_ns,
         cgroup_dirs,
+        bind_sources: Vec::new(),
     };
     rootfs::prepare(&p).map_err(|e| format!("prepare: {e}"))?;
     rootfs::pivot(&rootfs, false).map_err(|e| format!("pivot: {e}"))?;
