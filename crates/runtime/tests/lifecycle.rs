@@ -5,9 +5,8 @@
 mod lifecycle_support;
 
 use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixListener;
 
-use lifecycle_support::{recv_fd, skip_unless_root, stderr, stdout, Bundle};
+use lifecycle_support::{skip_unless_root, stderr, stdout, Bundle};
 use serde_json::json;
 
 #[test]
@@ -205,18 +204,7 @@ fn terminal_master_goes_to_console_socket() {
         c["process"]["terminal"] = json!(true);
         c["process"]["consoleSize"] = json!({"height": 30, "width": 100});
     });
-    let sock = b.path().join("console.sock");
-    let l = UnixListener::bind(&sock).unwrap();
-    let (code, err) = b.oci_detached(&[
-        "create",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "--bundle",
-        b.path().to_str().unwrap(),
-        &b.id,
-    ]);
-    let master = recv_fd(&l);
-    assert_eq!(code, 0, "{err}");
+    let master = b.create_with_console();
     assert!(b.oci(&["start", &b.id]).status.success());
     let mut out = Vec::new();
     let mut buf = [0u8; 1024];

@@ -6,6 +6,7 @@ mod lifecycle_support;
 
 use lifecycle_support::{skip_unless_root, stderr, stdout, Bundle};
 use serde_json::{json, Value};
+use std::process::Output;
 
 const YEAR: i64 = 86400 * 365;
 const BOOT_SECS: i64 = 2 * 86400;
@@ -49,6 +50,21 @@ fn parse_offsets(s: &str) -> Vec<(String, i64, i64)> {
             )
         })
         .collect()
+}
+
+/// A process that prints its time offsets, then its time namespace.
+const READ_TIME_NS: [&str; 3] = [
+    "sh",
+    "-c",
+    "cat /proc/self/timens_offsets; readlink /proc/self/ns/time",
+];
+
+/// The offsets and namespace link that [`READ_TIME_NS`] printed; it must have exited 0.
+fn offsets_and_link(out: &Output, what: &str) -> (Vec<(String, i64, i64)>, String) {
+    assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(out));
+    let s = stdout(out);
+    let (offsets, link) = s.trim_end().rsplit_once('\n').unwrap();
+    (parse_offsets(offsets), link.to_string())
 }
 
 fn expected_offsets() -> Vec<(String, i64, i64)> {
@@ -117,17 +133,9 @@ fn exec_and_joining_containers_share_the_time_namespace() {
     let ns = ns_link(&pid);
     assert_ne!(ns, ns_link("self"));
     let read_offsets = |b: &Bundle| {
-        let out = b.oci(&[
-            "exec",
-            &b.id,
-            "sh",
-            "-c",
-            "cat /proc/self/timens_offsets; readlink /proc/self/ns/time",
-        ]);
-        assert_eq!(out.status.code(), Some(0), "exec: {}", stderr(&out));
-        let s = stdout(&out);
-        let (offsets, link) = s.trim_end().rsplit_once('\n').unwrap();
-        (parse_offsets(offsets), link.to_string())
+        let mut args = vec!["exec", b.id.as_str()];
+        args.extend(READ_TIME_NS);
+        offsets_and_link(&b.oci(&args), "exec")
     };
     assert_eq!(read_offsets(&a), (expected_offsets(), ns.clone()));
     let out = a.oci(&["start", &a.id]);
@@ -142,46 +150,28 @@ fn exec_and_joining_containers_share_the_time_namespace() {
 
     // Another container joins it by path (setns), offsets and all.
     let path = format!("/proc/{pid}/ns/time");
-    let b = Bundle::new(
-        &[
-            "sh",
-            "-c",
-            "cat /proc/self/timens_offsets; readlink /proc/self/ns/time",
-        ],
-        |c| add_namespace(c, json!({"type": "time", "path": path})),
-    );
-    let out = b.run();
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let s = stdout(&out);
-    let (offsets, link) = s.trim_end().rsplit_once('\n').unwrap();
-    assert_eq!(parse_offsets(offsets), expected_offsets());
+    let b = Bundle::new(&READ_TIME_NS, |c| {
+        add_namespace(c, json!({"type": "time", "path": path}))
+    });
+    let (offsets, link) = offsets_and_link(&b.run(), "run");
+    assert_eq!(offsets, expected_offsets());
     assert_eq!(link, ns);
 
     // Joining the pid namespace goes through an intermediate process; a new time
     // namespace there is still the container's own, with its own offsets.
     let pid_path = format!("/proc/{pid}/ns/pid");
-    let c = Bundle::new(
-        &[
-            "sh",
-            "-c",
-            "cat /proc/self/timens_offsets; readlink /proc/self/ns/time",
-        ],
-        |c| {
-            c["linux"]["namespaces"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|n| n["type"] != "pid");
-            add_namespace(c, json!({"type": "pid", "path": pid_path}));
-            add_namespace(c, json!({"type": "time"}));
-            c["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 7, "nanosecs": 9}});
-        },
-    );
-    let out = c.run();
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let s = stdout(&out);
-    let (offsets, link) = s.trim_end().rsplit_once('\n').unwrap();
+    let c = Bundle::new(&READ_TIME_NS, |c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "pid");
+        add_namespace(c, json!({"type": "pid", "path": pid_path}));
+        add_namespace(c, json!({"type": "time"}));
+        c["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 7, "nanosecs": 9}});
+    });
+    let (offsets, link) = offsets_and_link(&c.run(), "run");
     assert_eq!(
-        parse_offsets(offsets),
+        offsets,
         vec![("monotonic".into(), 7, 9), ("boottime".into(), 0, 0)]
     );
     assert_ne!(link, ns);
@@ -193,25 +183,17 @@ fn new_time_namespace_without_offsets_and_inside_a_user_namespace() {
     if skip() {
         return;
     }
-    let cmd = [
-        "sh",
-        "-c",
-        "cat /proc/self/timens_offsets; readlink /proc/self/ns/time",
-    ];
-    let b = Bundle::new(&cmd, |c| add_namespace(c, json!({"type": "time"})));
-    let out = b.run();
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let s = stdout(&out);
-    let (offsets, link) = s.trim_end().rsplit_once('\n').unwrap();
+    let b = Bundle::new(&READ_TIME_NS, |c| add_namespace(c, json!({"type": "time"})));
+    let (offsets, link) = offsets_and_link(&b.run(), "run");
     assert_eq!(
-        parse_offsets(offsets),
+        offsets,
         vec![("monotonic".into(), 0, 0), ("boottime".into(), 0, 0)]
     );
     assert_ne!(link, ns_link("self"));
 
     // With a new user namespace the time namespace is made, and its offsets written,
     // from inside it (the other ids mapped to an unprivileged host range).
-    let b = Bundle::new(&cmd, |c| {
+    let b = Bundle::new(&READ_TIME_NS, |c| {
         with_offsets(c);
         add_namespace(c, json!({"type": "user"}));
         let map = json!([
@@ -221,11 +203,8 @@ fn new_time_namespace_without_offsets_and_inside_a_user_namespace() {
         c["linux"]["uidMappings"] = map.clone();
         c["linux"]["gidMappings"] = map;
     });
-    let out = b.run();
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let s = stdout(&out);
-    let (offsets, _) = s.trim_end().rsplit_once('\n').unwrap();
-    assert_eq!(parse_offsets(offsets), expected_offsets());
+    let (offsets, _) = offsets_and_link(&b.run(), "run");
+    assert_eq!(offsets, expected_offsets());
 }
 
 #[test]

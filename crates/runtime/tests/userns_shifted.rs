@@ -313,18 +313,7 @@ fn terminal_init_in_a_fully_shifted_user_namespace() {
         &["sh", "-c", "tty; stat -c '%u:%g %a' $(tty); echo done"],
         |c| c["process"]["terminal"] = json!(true),
     );
-    let sock = b.path().join("console.sock");
-    let l = UnixListener::bind(&sock).unwrap();
-    let (code, err) = b.oci_detached(&[
-        "create",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "--bundle",
-        b.path().to_str().unwrap(),
-        &b.id,
-    ]);
-    let master = recv_fd(&l);
-    assert_eq!(code, 0, "create: {err}");
+    let master = b.create_with_console();
     let out = b.oci(&["start", &b.id]);
     assert!(out.status.success(), "start: {}", stderr(&out));
     let text = read_pty(&master, "done");

@@ -143,12 +143,13 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
     } else {
         Vec::new()
     };
+    // Read once, while the host /proc is ours; only a user namespace can deny it.
+    let setgroups_denied = in_user_ns
+        && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
     if in_user_ns {
         // The maps are written (GO above) or the namespace was joined: from here on
         // everything is created as the container's root, which the namespace maps.
-        let setgroups_allowed =
-            std::fs::read_to_string("/proc/self/setgroups").map_or(true, |s| s.trim() != "deny");
-        process::user::become_userns_root(setgroups_allowed)?;
+        process::user::become_userns_root(!setgroups_denied)?;
         if wait_for_start {
             // The credential change cleared it.
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
@@ -297,8 +298,6 @@ fn setup_and_exec(a: &InitArgs<'_>) -> Result<Never> {
         let state = state_doc(a.id, Status::Created, host_pid, a.bundle, spec);
         hooks::run("startContainer", h, &state)?;
     }
-    let setgroups_denied =
-        std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
     late_setup_and_exec(process, seccomp, nnp, setgroups_denied, sock, &exe)
 }
 

@@ -88,6 +88,23 @@ impl Bundle {
         (st.code().unwrap_or(-1), e)
     }
 
+    /// `create --console-socket`: the pty master berth-oci sends for a terminal process.
+    pub fn create_with_console(&self) -> OwnedFd {
+        let sock = self.path().join("console.sock");
+        let l = UnixListener::bind(&sock).unwrap();
+        let (code, err) = self.oci_detached(&[
+            "create",
+            "--console-socket",
+            sock.to_str().unwrap(),
+            "--bundle",
+            self.path().to_str().unwrap(),
+            &self.id,
+        ]);
+        let master = recv_fd(&l);
+        assert_eq!(code, 0, "create: {err}");
+        master
+    }
+
     pub fn run(&self) -> Output {
         self.oci(&["run", "--bundle", self.path().to_str().unwrap(), &self.id])
     }
