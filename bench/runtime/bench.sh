@@ -23,13 +23,10 @@ umount /sys/fs/cgroup/unified 2>/dev/null || true
 
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 trap 'for r in berth-oci crun runc; do :; done; rm -rf "$work"' EXIT
-mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/"{proc,sys,dev,tmp,etc}
-cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$work/bundle/rootfs/bin/$a"; done
-(cd "$work/bundle" && "$BERTH" spec)
+. "$HERE/bench/runtime/busybox-bundle.sh"
+busybox_bundle "$work/bundle" "$BERTH"
 # ociVersion 1.0.2: Debian's crun rejects newer version strings.
-jq '.ociVersion="1.0.2" | .process.terminal=false | .process.args=["/bin/true"]' "$work/bundle/config.json" > "$work/c" \
-  && mv "$work/c" "$work/bundle/config.json"
+jq '.ociVersion="1.0.2"' "$work/bundle/config.json" > "$work/c" && mv "$work/c" "$work/bundle/config.json"
 jq '.linux.resources.memory.limit=1048576 | .process.args=["sh","-c","echo ok"]' \
   "$work/bundle/config.json" > "$work/mem.json"
 

@@ -3,7 +3,7 @@
 # container's lifecycle (run, delete, create, start, state, kill), in first-call order,
 # which the linker then places together at the start of the text.
 #
-#   bench/runtime/hot-text.sh          (as root; needs perf-free tracefs uprobes, nm, readelf)
+#   bench/runtime/hot-text.sh          (as root; needs tracefs uprobes, nm, readelf, jq)
 #
 # Why: the kernel maps file pages around each faulting address in 64 KiB windows, and a
 # start touches ~450 functions (~0.9 MiB) scattered over 2.8 MiB of text, so nearly every
@@ -24,7 +24,10 @@ T=/sys/kernel/tracing
 work=$(mktemp -d /tmp/berth-hot.XXXXXX)
 cleanup() {
   { echo 0 > $T/events/berthhot/enable; } 2>/dev/null || true
-  grep -q '^p:berthhot/' $T/uprobe_events 2>/dev/null && sed -n 's/^p:\(berthhot\/[^ ]*\).*/-:\1/p' $T/uprobe_events >> $T/uprobe_events
+  # Read the list first: deleting probes while reading the same file skips some.
+  local probes
+  probes=$(sed -n 's/^p:\(berthhot\/[^ ]*\).*/\1/p' $T/uprobe_events 2>/dev/null || true)
+  for p in $probes; do echo "-:$p" >> $T/uprobe_events; done
   for id in r1 c1; do "$work/berth-oci" --root "$work/state" delete --force $id >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
@@ -49,12 +52,8 @@ while read -r addr name; do
 done < "$work/syms" > "$work/probes"
 while read -r p; do echo "$p" >> $T/uprobe_events; done < "$work/probes"
 
-mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/"{proc,sys,dev,tmp,etc}
-cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$work/bundle/rootfs/bin/$a"; done
-(cd "$work/bundle" && "$BIN" spec)
-jq '.process.terminal=false | .process.args=["/bin/true"]' "$work/bundle/config.json" > "$work/c" \
-  && mv "$work/c" "$work/bundle/config.json"
+. "$HERE/bench/runtime/busybox-bundle.sh"
+busybox_bundle "$work/bundle" "$BIN"
 
 echo 65536 > $T/buffer_size_kb
 : > $T/trace
