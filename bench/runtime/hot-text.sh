@@ -3,16 +3,18 @@
 # container's lifecycle (run, delete, create, start, state, kill), in first-call order,
 # which the linker then places together at the start of the text.
 #
-#   bench/runtime/hot-text.sh          (as root; needs tracefs uprobes, nm, readelf, jq)
+#   bench/runtime/hot-text.sh          (as root; needs tracefs uprobes, readelf, jq)
 #
 # Why: the kernel maps file pages around each faulting address in 64 KiB windows, and a
-# start touches ~450 functions (~0.9 MiB) scattered over 2.8 MiB of text, so nearly every
-# window got mapped: ~1.2 MiB of peak RSS that bought nothing. Packed, they fill ~15.
+# start touches ~500 functions scattered over 2.5 MiB of text, so nearly every window got
+# mapped: ~1 MiB of peak RSS that bought nothing. Packed, they fill ~12.
 #
-# Symbol names carry a hash of the crate's metadata and the item's path (not its body),
-# so the list stays valid across edits to function bodies; new or renamed functions
-# simply land in the ordinary text until this is run again. A name that no longer exists
-# matches nothing and costs nothing.
+# The names are v0-mangled (.cargo/config.toml), with crate disambiguators,
+# back-references and a generic's instantiating crate wildcarded, so the list survives
+# a rebuild with other metadata (profile, features, Cargo.lock) and edits to function
+# bodies; new or renamed functions land in the ordinary text until this is run again,
+# and a pattern that matches nothing costs nothing. Run it again after changes to the
+# lifecycle's code or to the release profile (inlining decides which functions exist).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$HERE/crates/runtime/link/hot-text.ld
@@ -28,44 +30,76 @@ cleanup() {
   local probes
   probes=$(sed -n 's/^p:\(berthhot\/[^ ]*\).*/\1/p' $T/uprobe_events 2>/dev/null || true)
   for p in $probes; do echo "-:$p" >> $T/uprobe_events; done
-  for id in r1 c1; do "$work/berth-oci" --root "$work/state" delete --force $id >/dev/null 2>&1 || true; done
+  for b in ws rt; do
+    for id in r1 c1 r2 c2; do
+      "$work/berth-oci-$b" --root "$work/state" delete --force "$id$b" >/dev/null 2>&1 || true
+    done
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Same profile as the real build, symbols kept (strip does not move code).
-CARGO_TARGET_DIR=$work/target CARGO_PROFILE_RELEASE_STRIP=false \
-  cargo build --release -q -p berth-runtime --manifest-path "$HERE/Cargo.toml"
-BIN=$work/berth-oci
-cp "$work/target/release/berth-oci" "$BIN"
+# The real builds, with a link map: its input sections are the functions, under the names
+# the linker script matches. Two builds, because Cargo unifies features over the packages
+# it builds and other features mean other metadata, which reorders the compiler's work and
+# so changes what gets inlined (at opt-level "s" above all): the workspace's (quickstart.sh)
+# and berth-runtime's alone (bench.sh). Both are traced; the list is the first's order,
+# then what only the second calls. Tracing a build with other settings (say, symbols kept)
+# would not match either.
+declare -A BUILD=([ws]="--workspace" [rt]="-p berth-runtime")
+for b in ws rt; do
+  # shellcheck disable=SC2086 # BUILD holds two words
+  BERTH_OCI_LINK_MAP=$work/$b.map CARGO_TARGET_DIR=$work/target-$b \
+    cargo build --release -q ${BUILD[$b]} --manifest-path "$HERE/Cargo.toml"
+  cp "$work/target-$b/release/berth-oci" "$work/berth-oci-$b"
+done
 
-# File offset of a text address: the executable LOAD segment's vaddr - offset.
-read -r seg_off seg_vaddr < <(readelf -lW "$BIN" | awk '$1 == "LOAD" && / R E / {print $2, $3; exit}')
-delta=$(( seg_vaddr - seg_off ))
-nm -n -S --defined-only "$BIN" | awk '$3 ~ /^[tTwW]$/ && NF == 4 {print $1, $4}' |
-  awk '!seen[$1]++' > "$work/syms"
+# Probes on every function's entry in both binaries. File offset of a text address: the
+# executable LOAD segment's vaddr - offset. Map lines of input sections: VMA LMA SIZE
+# ALIGN OBJECT:(SECTION), one function each.
+: > "$work/names"
 i=0
-while read -r addr name; do
-  echo "p:berthhot/f$i $BIN:0x$(printf %x $(( 0x$addr - delta )))"
-  echo "f$i $name" >> "$work/names"
-  i=$((i + 1))
-done < "$work/syms" > "$work/probes"
+for b in ws rt; do
+  bin=$work/berth-oci-$b
+  read -r seg_off seg_vaddr < <(readelf -lW "$bin" | awk '$1 == "LOAD" && / R E / {print $2, $3; exit}')
+  delta=$(( seg_vaddr - seg_off ))
+  awk 'NF == 5 && $5 ~ /:\(\.text\.[^)]*\)$/ && $3 != "0" {
+         sec = $5; sub(/.*:\(\.text\.(unlikely\.)?/, "", sec); sub(/\)$/, "", sec)
+         print $1, sec
+       }' "$work/$b.map" | awk '!seen[$1]++' > "$work/syms"
+  while read -r addr name; do
+    echo "p:berthhot/f$i $bin:0x$(printf %x $(( 0x$addr - delta )))"
+    echo "f$i $name" >> "$work/names"
+    i=$((i + 1))
+  done < "$work/syms"
+done > "$work/probes"
 while read -r p; do echo "$p" >> $T/uprobe_events; done < "$work/probes"
 
 . "$HERE/bench/runtime/busybox-bundle.sh"
-busybox_bundle "$work/bundle" "$BIN"
+busybox_bundle "$work/bundle" "$work/berth-oci-ws"
 
 echo 65536 > $T/buffer_size_kb
 : > $T/trace
 echo 1 > $T/events/berthhot/enable
-rt() { (cd "$work/bundle" && "$BIN" --root "$work/state" "$@" </dev/null >/dev/null 2>&1) || true; }
-rt run r1
-rt delete --force r1
-rt create c1
-rt start c1
-rt state c1
-rt kill c1 KILL
-rt delete --force c1
+# The lifecycle twice per binary: first as bench.sh runs it (its own mount namespace
+# without /sys/fs/cgroup/unified, as crun needs), then on the host as it is (hybrid
+# cgroups here, or pure v2). Functions first called later come after the earlier ones.
+lifecycle() { # $1: id suffix
+  rt() { (cd "$work/bundle" && "$BIN" --root "$work/state" "$@" </dev/null >/dev/null 2>&1) || true; }
+  rt run "r$1"
+  rt delete --force "r$1"
+  rt create "c$1"
+  rt start "c$1"
+  rt state "c$1"
+  rt kill "c$1" KILL
+  rt delete --force "c$1"
+}
+export work
+for b in ws rt; do
+  export BIN=$work/berth-oci-$b
+  unshare -m bash -c "mount --make-rprivate /; umount /sys/fs/cgroup/unified 2>/dev/null; $(declare -f lifecycle); lifecycle 1$b"
+  lifecycle "2$b"
+done
 echo 0 > $T/events/berthhot/enable
 grep -v '^#' $T/trace | grep -oE ' f[0-9]+:' | tr -d ' :' | awk '!seen[$0]++' > "$work/order"
 : > $T/trace
@@ -80,8 +114,28 @@ mkdir -p "$(dirname "$OUT")"
   echo "SECTIONS"
   echo "{"
   echo "  .text.hot : {"
-  awk 'NR == FNR {name[$1] = $2; next} {n = name[$1]; print "    *(.text." n " .text.unlikely." n ")"}' \
-    "$work/names" "$work/order"
+  # v0 names (.cargo/config.toml): crate disambiguators (Cs<base62>_) and the
+  # back-references (B<base62>_, byte offsets that move when a disambiguator's length
+  # does) become wildcards, and so does a generic instance's instantiating crate (the
+  # crate path or back-reference after the function's own path: with LTO, which crate
+  # instantiates a shared generic changes from build to build), so the patterns survive
+  # a rebuild with other metadata.
+  awk 'NR == FNR {name[$1] = $2; next} {print name[$1]}' "$work/names" "$work/order" |
+    sed -E 's/(Cs|B)[0-9A-Za-z]*_/\1*_/g; s/\.llvm\.[0-9]+$/.llvm.*/' |
+    awk '{
+      n = $0
+      if (n ~ /B\*_$/) {
+        n = substr(n, 1, length(n) - 3) "*"
+      } else if (match(n, /Cs\*_[0-9]+_?[A-Za-z0-9_]+$/)) {
+        at = RSTART; tail = substr(n, RSTART + 4)
+        match(tail, /^[0-9]+/); len = substr(tail, 1, RLENGTH) + 0
+        ident = substr(tail, RLENGTH + 1)
+        if (length(ident) == len + 1 && substr(ident, 1, 1) == "_") ident = substr(ident, 2)
+        if (length(ident) == len) n = substr(n, 1, at - 1) "*"
+      }
+      print n
+    }' | awk '!seen[$0]++' |
+    awk '{print "    *(.text." $0 " .text.unlikely." $0 ")"}'
   echo "  }"
   echo "}"
   echo "INSERT BEFORE .text;"
