@@ -119,9 +119,9 @@ mkdir -p "$(dirname "$OUT")"
   # does) become wildcards, and so does a generic instance's instantiating crate (the
   # crate path or back-reference after the function's own path: with LTO, which crate
   # instantiates a shared generic changes from build to build), so the patterns survive
-  # a rebuild with other metadata.
+  # a rebuild with other metadata. tests/binary_layout.rs's pattern_of mirrors this.
   awk 'NR == FNR {name[$1] = $2; next} {print name[$1]}' "$work/names" "$work/order" |
-    sed -E 's/(Cs|B)[0-9A-Za-z]*_/\1*_/g; s/\.llvm\.[0-9]+$/.llvm.*/' |
+    sed -E 's/(Cs|B)[0-9A-Za-z]*_/\1*_/g' |
     awk '{
       n = $0
       if (n ~ /B\*_$/) {
@@ -133,9 +133,8 @@ mkdir -p "$(dirname "$OUT")"
         if (length(ident) == len + 1 && substr(ident, 1, 1) == "_") ident = substr(ident, 2)
         if (length(ident) == len) n = substr(n, 1, at - 1) "*"
       }
-      print n
-    }' | awk '!seen[$0]++' |
-    awk '{print "    *(.text." $0 " .text.unlikely." $0 ")"}'
+      if (!seen[n]++) print "    *(.text." n " .text.unlikely." n ")"
+    }'
   echo "  }"
   echo "}"
   echo "INSERT BEFORE .text;"
