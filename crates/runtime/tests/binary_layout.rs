@@ -180,10 +180,9 @@ fn hot_text_patterns_name_functions_of_another_build() {
     let names = function_names(&bin);
     if names.is_empty() {
         // Only a release build (strip = true) has no symbols to match against.
-        assert!(
-            !cfg!(debug_assertions),
-            "the debug berth-oci has no symbols"
-        );
+        if cfg!(debug_assertions) {
+            panic!("the debug berth-oci has no symbols");
+        }
         return;
     }
     let built: std::collections::HashSet<String> = names.iter().map(|n| pattern_of(n)).collect();
